@@ -76,7 +76,7 @@ func (d *BlockDecoder) Feed(p []byte, emit func([]byte) error) error {
 
 // Pending implements Decoder.
 func (d *BlockDecoder) Pending() int {
-	if d.want < 0 {
+	if !d.init || d.want < 0 { // before the first Feed, want is 0 but nothing is held
 		return d.have
 	}
 	return 4 + len(d.body)

@@ -20,11 +20,14 @@ func (e *HeaderError) Is(target error) bool { return target == ErrMalformed }
 
 // LimitError reports a message whose declared (or accumulated) length is over the limit.
 type LimitError struct {
-	Length int64 // declared length, or the bytes seen so far for undelimited messages
+	Length int64 // declared length, or the bytes seen so far for undelimited messages; -1 when too big for int64
 	Limit  int64
 }
 
 func (e *LimitError) Error() string {
+	if e.Length < 0 {
+		return fmt.Sprintf("message length is over the limit of %d bytes (too big for a 64-bit integer)", e.Limit)
+	}
 	return fmt.Sprintf("message length %d is over the limit of %d bytes", e.Length, e.Limit)
 }
 
