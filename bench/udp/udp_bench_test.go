@@ -1,0 +1,345 @@
+package udpbench
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	clients     = 16
+	runLength   = 3 * time.Second
+	warmUp      = 300 * time.Millisecond
+	runs        = 3                      // the median of these is reported
+	lossTimeout = 100 * time.Millisecond // a reply later than this counts as lost
+	payloadSize = 64
+	userHZ      = 100 // the unit of /proc CPU times on Linux, whatever the kernel's HZ
+)
+
+// BenchmarkUDPUpper measures replies/s and server CPU per reply for the C baseline and the
+// reference server under the same load.
+func BenchmarkUDPUpper(b *testing.B) {
+	dir := b.TempDir()
+	b.Run("server=c", func(b *testing.B) {
+		bin := buildC(b, dir)
+		measure(b, bin)
+	})
+	goBin := ""
+	for _, v := range []struct {
+		name string
+		args []string
+	}{
+		{"server=go", nil}, // the defaults: batch=32, readers=1
+		{"server=go-batch1", []string{"-set", "batch=1"}}, // one datagram per system call
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			if goBin == "" {
+				goBin = buildGo(b, dir)
+			}
+			measure(b, goBin, v.args...)
+		})
+	}
+}
+
+// BenchmarkUDPUpperBatchVsPlain is the evidence for the batch knob's default: short runs of
+// the batched reader (batch=32, recvmmsg/sendmmsg) and the one-datagram reader (batch=1)
+// alternate, so that both see the same background load, and the medians of the per-pair
+// ratios batch/plain are reported (below 1: batching costs less CPU per reply).
+func BenchmarkUDPUpperBatchVsPlain(b *testing.B) {
+	bin := buildGo(b, b.TempDir())
+	const pairs = 6
+	var cpu, rate []float64
+	for i := range pairs {
+		plain := runOnce(b, time.Second, bin, "-set", "batch=1")
+		batch := runOnce(b, time.Second, bin, "-set", "batch=32")
+		cpu = append(cpu, batch.serverUsPer/plain.serverUsPer)
+		rate = append(rate, batch.repliesPerSec/plain.repliesPerSec)
+		b.Logf("pair %d: plain %.2f µs/reply %.0f/s, batch %.2f µs/reply %.0f/s, other load %.2f / %.2f cores",
+			i+1, plain.serverUsPer, plain.repliesPerSec, batch.serverUsPer, batch.repliesPerSec, plain.otherCores, batch.otherCores)
+	}
+	slices.Sort(cpu)
+	slices.Sort(rate)
+	b.ReportMetric(cpu[pairs/2], "batch/plain-server-µs/reply")
+	b.ReportMetric(rate[pairs/2], "batch/plain-replies/s")
+}
+
+func buildC(b *testing.B, dir string) string {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		b.Skip("gcc not found: no C baseline")
+	}
+	src, err := filepath.Abs(filepath.Join("cudp", "udp.c"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(dir, "cudp")
+	if out, err := exec.Command(gcc, "-O2", "-o", bin, src).CombinedOutput(); err != nil {
+		b.Fatalf("gcc: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func buildGo(b *testing.B, dir string) string {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		if goTool, err = exec.LookPath("go"); err != nil {
+			b.Skip("go tool not found: cannot build cmd/udpserver")
+		}
+	}
+	bin := filepath.Join(dir, "udpserver")
+	if out, err := exec.Command(goTool, "build", "-o", bin, "./cmd/udpserver").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// sample is one run's figures.
+type sample struct {
+	repliesPerSec float64
+	serverUsPer   float64 // server CPU µs per reply
+	serverCores   float64 // server CPU time / wall time
+	clientCores   float64 // this process (the load generator)
+	otherCores    float64 // everything else on the machine
+	lost          float64
+}
+
+func measure(b *testing.B, bin string, args ...string) {
+	var samples []sample
+	for i := range runs {
+		s := runOnce(b, runLength, bin, args...)
+		b.Logf("run %d: %.0f replies/s, server %.2f µs/reply (%.2f cores), client %.2f cores, other load %.2f cores, lost %.0f",
+			i+1, s.repliesPerSec, s.serverUsPer, s.serverCores, s.clientCores, s.otherCores, s.lost)
+		samples = append(samples, s)
+	}
+	med := func(f func(sample) float64) float64 {
+		v := make([]float64, len(samples))
+		for i, s := range samples {
+			v[i] = f(s)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	rps := med(func(s sample) float64 { return s.repliesPerSec })
+	b.ReportMetric(1e9/rps, "ns/op") // wall time per reply across all clients
+	b.ReportMetric(rps, "replies/s")
+	b.ReportMetric(med(func(s sample) float64 { return s.serverUsPer }), "server-µs/reply")
+	b.ReportMetric(med(func(s sample) float64 { return s.serverCores }), "server-cores")
+	b.ReportMetric(med(func(s sample) float64 { return s.clientCores }), "client-cores")
+	b.ReportMetric(med(func(s sample) float64 { return s.otherCores }), "other-cores")
+	b.ReportMetric(med(func(s sample) float64 { return s.lost }), "lost/run")
+}
+
+// runOnce starts the server, warms it up, and measures one run of length d.
+func runOnce(b *testing.B, d time.Duration, bin string, args ...string) sample {
+	p := start(b, bin, args...)
+	defer p.stop()
+	if _, err := load(p.addr, warmUp); err != nil {
+		b.Fatalf("warm-up: %v\nserver stderr: %s", err, p.output())
+	}
+	srv0, err := procTicks(p.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	self0, _ := procTicks(os.Getpid())
+	busy0, _ := machineBusyTicks()
+	t0 := time.Now()
+	res, err := load(p.addr, d)
+	elapsed := time.Since(t0)
+	if err != nil {
+		b.Fatalf("load: %v\nserver stderr: %s", err, p.output())
+	}
+	srv1, err := procTicks(p.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	self1, _ := procTicks(os.Getpid())
+	busy1, _ := machineBusyTicks()
+	if res.replies == 0 {
+		b.Fatalf("no replies at all\nserver stderr: %s", p.output())
+	}
+	sec := elapsed.Seconds()
+	srvSec := float64(srv1-srv0) / userHZ
+	selfSec := float64(self1-self0) / userHZ
+	busySec := float64(busy1-busy0) / userHZ
+	return sample{
+		repliesPerSec: float64(res.replies) / sec,
+		serverUsPer:   srvSec * 1e6 / float64(res.replies),
+		serverCores:   srvSec / sec,
+		clientCores:   selfSec / sec,
+		otherCores:    max(0, busySec-srvSec-selfSec) / sec,
+		lost:          float64(res.lost),
+	}
+}
+
+type loadResult struct{ replies, lost int64 }
+
+// load runs the 16 closed-loop clients against addr for d. Each sends a 64-byte lowercase
+// datagram carrying its sequence number, then waits for the matching upper-cased reply; a
+// stale reply (to a request already counted lost) is skipped.
+func load(addr netip.AddrPort, d time.Duration) (loadResult, error) {
+	var (
+		replies, lost atomic.Int64
+		wg            sync.WaitGroup
+		errOnce       sync.Once
+		firstErr      error
+	)
+	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
+	end := time.Now().Add(d)
+	for range clients {
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
+		if err != nil {
+			return loadResult{}, err
+		}
+		wg.Go(func() {
+			defer c.Close()
+			req := bytes.Repeat([]byte("abcdefgh"), payloadSize/8)
+			wantTail := bytes.ToUpper(req[16:])
+			buf := make([]byte, 2048)
+			for seq := uint64(0); time.Now().Before(end); seq++ {
+				seqDigits := len(strconv.AppendUint(req[:0], seq, 10)) // digits survive upper-casing
+				if _, err := c.Write(req); err != nil {
+					fail(fmt.Errorf("send: %w", err))
+					return
+				}
+				c.SetReadDeadline(time.Now().Add(lossTimeout))
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						var ne net.Error
+						if errors.As(err, &ne) && ne.Timeout() {
+							lost.Add(1)
+							break
+						}
+						fail(fmt.Errorf("receive: %w", err))
+						return
+					}
+					if n == payloadSize && bytes.Equal(buf[:seqDigits], req[:seqDigits]) && bytes.Equal(buf[16:n], wantTail) {
+						replies.Add(1)
+						break
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return loadResult{replies: replies.Load(), lost: lost.Load()}, firstErr
+}
+
+// proc is a launched server: its own process group, killed with its children at the end.
+type proc struct {
+	cmd  *exec.Cmd
+	addr netip.AddrPort
+	out  *firstLine
+}
+
+func start(b *testing.B, bin string, args ...string) *proc {
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := &firstLine{ready: make(chan string, 1)}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("start %s: %v", bin, err)
+	}
+	p := &proc{cmd: cmd, out: out}
+	select {
+	case line := <-out.ready:
+		addr, err := netip.ParseAddrPort(strings.TrimPrefix(line, "listening "))
+		if err != nil {
+			p.stop()
+			b.Fatalf("%s: expected \"listening ADDR\", got %q", bin, line)
+		}
+		p.addr = addr
+	case <-time.After(10 * time.Second):
+		p.stop()
+		b.Fatalf("%s did not print its address within 10 s; output: %s", bin, out.String())
+	}
+	return p
+}
+
+func (p *proc) stop() {
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	p.cmd.Wait()
+}
+
+func (p *proc) output() string { return p.out.String() }
+
+// firstLine keeps a bounded tail of a process's output and passes on its first line.
+type firstLine struct {
+	mu    sync.Mutex
+	buf   []byte
+	sent  bool
+	ready chan string
+}
+
+func (w *firstLine) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if !w.sent {
+		if line, _, ok := bytes.Cut(w.buf, []byte("\n")); ok {
+			w.ready <- string(line)
+			w.sent = true
+		}
+	}
+	if len(w.buf) > 8<<10 {
+		w.buf = append(w.buf[:0], w.buf[len(w.buf)-4<<10:]...)
+	}
+	return len(p), nil
+}
+
+func (w *firstLine) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.buf)
+}
+
+// procTicks is a process's user+system CPU time in /proc ticks.
+func procTicks(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may contain spaces) start at field 3, state;
+	// utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(data, ')')
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields: %q", pid, data)
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	return u + s, errors.Join(err1, err2)
+}
+
+// machineBusyTicks is all CPUs' non-idle time from /proc/stat.
+func machineBusyTicks() (int64, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var busy int64
+	for i, s := range f[1:] {
+		v, _ := strconv.ParseInt(s, 10, 64)
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are already in user
+			continue
+		}
+		busy += v
+	}
+	return busy, nil
+}
