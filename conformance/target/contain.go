@@ -126,10 +126,10 @@ func (p *Process) Stop(grace time.Duration) error {
 }
 
 const (
-	killWait  = 5 * time.Second        // bound on SIGKILL taking effect
-	drainWait = 2 * time.Second        // bound on output still in the pipe
-	pollMin   = time.Millisecond       // first pause between process-state polls
-	pollMax   = 20 * time.Millisecond  // longest pause between polls
+	killWait  = 5 * time.Second       // bound on SIGKILL taking effect
+	drainWait = 2 * time.Second       // bound on output still in the pipe
+	pollMin   = time.Millisecond      // first pause between process-state polls
+	pollMax   = 20 * time.Millisecond // longest pause between polls
 )
 
 func (p *Process) stop(grace time.Duration) error {
@@ -202,19 +202,26 @@ func (p *Process) stop(grace time.Duration) error {
 	return nil
 }
 
-// signalAll sends sig to the process group while the leader is unreaped
-// (so the group id cannot have been reused), to the leader, and to every
-// member. A PID-namespace init ignores signals it has no handler for, except
+// signalAll sends sig once to every member: through the process group while
+// its leader is unreaped (so the group id cannot have been reused), and
+// directly to members outside the group. Once only, because a second SIGTERM
+// can cut short a graceful shutdown (Python resets its handlers while it
+// exits). A PID-namespace init ignores signals it has no handler for, except
 // SIGKILL, which then takes the whole namespace with it.
 func (p *Process) signalAll(members []procStat, sig syscall.Signal) {
+	group := 0
 	select {
 	case <-p.exited:
 	default:
-		_ = syscall.Kill(-p.root, sig)
-		_ = p.cmd.Process.Signal(sig)
+		if syscall.Kill(-p.root, sig) == nil {
+			group = p.root
+		}
+		if root, err := readStat(p.root); err == nil && root.pgrp != group {
+			_ = p.cmd.Process.Signal(sig) // the leader left its group
+		}
 	}
 	for _, m := range members {
-		if sameProcess(m) {
+		if m.pgrp != group && sameProcess(m) {
 			_ = syscall.Kill(m.pid, sig)
 		}
 	}

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -59,7 +60,8 @@ func drain(r *os.File, t *tailBuffer, done chan<- struct{}) {
 			_, _ = t.Write(buf[:n])
 		}
 		if err != nil {
-			if err != io.EOF {
+			// EOF: every writer is gone; ErrClosed: Stop gave up waiting.
+			if err != io.EOF && !errors.Is(err, os.ErrClosed) {
 				fmt.Fprintf(t, "\n[sockspec: reading the target's output failed: %v]\n", err)
 			}
 			return

@@ -16,6 +16,7 @@ type procStat struct {
 	comm      string
 	state     byte
 	ppid      int
+	pgrp      int
 	ticks     uint64 // utime+stime+cutime+cstime, in USER_HZ ticks
 	threads   int
 	startTime uint64 // in ticks since boot: with pid, identifies a process
@@ -56,6 +57,7 @@ func parseStat(pid int, b []byte) (procStat, error) {
 		comm:      string(b[open+1 : end]),
 		state:     f[0][0],
 		ppid:      int(num(4)),
+		pgrp:      int(num(5)),
 		ticks:     num(14) + num(15) + num(16) + num(17),
 		threads:   int(num(20)),
 		startTime: num(22),
