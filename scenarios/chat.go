@@ -143,7 +143,7 @@ func chatSpecs(env *engine.Env) {
 
 	env.It("CHAT-RELAY-3", must, "random sessions of up to 6 clients (rapid state machine, shrunk on failure)", func(t *engine.T) {
 		runChatMachine(t)
-	}, engine.Timeout(3*time.Minute))
+	}, engine.Timeout(3*time.Minute), engine.Labels("rapid"))
 
 	env.It("CHAT-ORDER-1", must, "a burst of 40 messages from one sender arrives in order", func(t *engine.T) {
 		r := newRoom(t)

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sockspec/sockspec/conformance/result"
@@ -72,6 +73,23 @@ func TestChatFaultyServersAreCaught(t *testing.T) {
 	}
 }
 
+// The rapid state machine catches a broken server and shrinks the session to a few actions.
+func TestChatMachineShrinksAFailure(t *testing.T) {
+	starter := inProcess("faulty chat: echoes-sender", "tcp", func() kit.Server {
+		s, _ := faulty.NewChat("echoes-sender")
+		return s
+	})
+	r := runSuite(t, "chat", starter, "CHAT-RELAY-3 && rapid", nil)
+	expectVerdict(t, r, "CHAT-RELAY-3", result.Fail)
+	res := r.Find("CHAT-RELAY-3")
+	if !strings.Contains(res.Transcript, "CHAT-RELAY-2 violated") {
+		t.Errorf("the shrunk failure should name CHAT-RELAY-2; transcript:\n%s", res.Transcript)
+	}
+	if sends := strings.Count(res.Transcript, " sends "); sends == 0 || sends > 4 {
+		t.Errorf("want a short shrunk session (1-4 sends), got %d:\n%s", sends, res.Transcript)
+	}
+}
+
 // Launch-only controls on real processes: a busy loop and a crash, in Python.
 func TestChatPythonControls(t *testing.T) {
 	t.Run("busy loop", func(t *testing.T) {
@@ -83,6 +101,9 @@ func TestChatPythonControls(t *testing.T) {
 		expectVerdict(t, r, "GEN-ALIVE-1", result.Fail)
 		expectVerdict(t, r, "GEN-BAD-1", result.Fail)
 		expectVerdict(t, r, "CHAT-RELAY-1", result.Pass)
+		if msg := r.Find("GEN-BAD-1").Message; !strings.Contains(msg, "crashed while running GEN-BAD-1") || !strings.Contains(msg, "UnicodeDecodeError") {
+			t.Errorf("want the crash and the server's last output in the message, got:\n%s", msg)
+		}
 	})
 	t.Run("careful student server", func(t *testing.T) {
 		r := runSuite(t, "chat", python(t, "chat/good.py"), "must && !CHAT-LAT-1", nil)

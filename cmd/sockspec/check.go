@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sockspec/sockspec/conformance/engine"
@@ -109,18 +114,20 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	var runs []*result.Run
 	start := time.Now()
-	for _, proto := range protocols {
-		env, code := checkEnv(proto, f, stderr)
+	if len(protocols) == 1 {
+		env, code := checkEnv(protocols[0], f, stderr)
 		if code >= 0 {
 			return code
 		}
-		suite, _ := scenarios.For(proto)
+		suite, _ := scenarios.For(protocols[0])
 		run := engine.Run(env, suite)
 		runs = append(runs, run)
-		if len(protocols) == 1 {
-			result.WriteConsole(stdout, run, result.ConsoleOptions{Color: color, Verbose: f.verbose})
-		} else {
-			result.WriteSummaryLine(stdout, run, color)
+		result.WriteConsole(stdout, run, result.ConsoleOptions{Color: color, Verbose: f.verbose})
+	} else {
+		var code int
+		runs, code = checkEach(protocols, args, stdout, stderr, color)
+		if code >= 0 {
+			return code
 		}
 	}
 	if len(runs) > 1 {
@@ -226,4 +233,82 @@ func udpProbe(proto string) []byte {
 		return []byte("ready?")
 	}
 	return nil
+}
+
+// checkEach checks several protocols, each in its own sockspec process (Ginkgo runs one suite
+// per process, and separate processes keep one protocol's load out of another's CPU figures),
+// a few at a time, and prints one summary line per protocol in order.
+func checkEach(protocols, args []string, stdout, stderr io.Writer, color bool) ([]*result.Run, int) {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "sockspec check: cannot find my own executable: %v\n", err)
+		return nil, exitUsage
+	}
+	dir, err := os.MkdirTemp("", "sockspec-check-")
+	if err != nil {
+		fmt.Fprintf(stderr, "sockspec check: %v\n", err)
+		return nil, exitFail
+	}
+	defer os.RemoveAll(dir)
+	// The same flags for each protocol, minus the positional "all" and the reports.
+	var common []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "all":
+		case a == "--report" || a == "-report":
+			i++
+		case strings.HasPrefix(a, "--report=") || strings.HasPrefix(a, "-report="):
+		default:
+			common = append(common, a)
+		}
+	}
+	runs := make([]*result.Run, len(protocols))
+	sem := make(chan struct{}, 3)
+	var wg sync.WaitGroup
+	for i, proto := range protocols {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			runs[i] = checkChild(self, dir, proto, common)
+		})
+	}
+	wg.Wait()
+	for _, r := range runs {
+		result.WriteSummaryLine(stdout, r, color)
+		if r.Error != "" {
+			fmt.Fprintf(stdout, "  %s\n", firstLineOf(r.Error))
+		}
+	}
+	return runs, -1
+}
+
+// checkChild runs `sockspec check PROTO` in a child process and reads its JSON report.
+func checkChild(self, dir, proto string, flags []string) *result.Run {
+	report := filepath.Join(dir, proto+".json")
+	cmd := exec.Command(self, append([]string{"check", proto, "--report", "json=" + report, "--no-color"}, flags...)...)
+	cmd.Env = append(os.Environ(), "SOCKSPEC_AS_MAIN=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	runErr := cmd.Run()
+	r := &result.Run{Protocol: proto}
+	b, err := os.ReadFile(report)
+	if err == nil {
+		err = json.Unmarshal(b, r)
+	}
+	if err != nil {
+		r.Error = fmt.Sprintf("the check of %s wrote no report (%v, %v): %s", proto, runErr, err, tail(out.String(), 400))
+	}
+	return r
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
 }

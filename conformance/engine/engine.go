@@ -202,6 +202,13 @@ func afterSpec(ctx context.Context, env *Env, suite Suite) {
 			t.Stop()
 		}
 	}()
+	if ginkgo.CurrentSpecReport().Failed() && t.Exited() != nil {
+		// A failure may be the server dying: give its exit a moment to be noticed.
+		select {
+		case <-t.Exited():
+		case <-time.After(env.Scale(300 * time.Millisecond)):
+		}
+	}
 	if crashed(t) {
 		msg := fmt.Sprintf("crashed while running %s (%s)", id, t.ExitStatus())
 		env.mu.Lock()

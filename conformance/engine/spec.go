@@ -65,6 +65,7 @@ type Option func(*specOptions)
 type specOptions struct {
 	needsProcess bool
 	timeout      time.Duration
+	labels       []string
 }
 
 // NeedsProcess marks a spec that reads the server's process (CPU, descriptors): skipped
@@ -73,6 +74,9 @@ func NeedsProcess() Option { return func(o *specOptions) { o.needsProcess = true
 
 // Timeout sets the spec's time limit (scaled); default 60 s.
 func Timeout(d time.Duration) Option { return func(o *specOptions) { o.timeout = d } }
+
+// Labels adds labels of its own to a spec (e.g. "rapid"), for --label-filter.
+func Labels(labels ...string) Option { return func(o *specOptions) { o.labels = append(o.labels, labels...) } }
 
 // It registers a spec for requirement id at a level (a requirement with a SHOULD part and a
 // MUST part has one spec per part). The title says what the spec does.
@@ -87,7 +91,7 @@ func (e *Env) It(id string, level result.Level, title string, body func(t *T), o
 	}
 	full := id + " [" + string(level) + "] " + title
 	e.specs[id] = append(e.specs[id], full)
-	ginkgo.It(full, ginkgo.Label(id, string(level)), func(ctx ginkgo.SpecContext) {
+	ginkgo.It(full, ginkgo.Label(append([]string{id, string(level)}, o.labels...)...), func(ctx ginkgo.SpecContext) {
 		if o.needsProcess && !e.Starter.HasProcess() {
 			ginkgo.Skip("needs the server's process (CPU, descriptors): run with --exec, or give --pid")
 		}
