@@ -76,7 +76,9 @@ func NeedsProcess() Option { return func(o *specOptions) { o.needsProcess = true
 func Timeout(d time.Duration) Option { return func(o *specOptions) { o.timeout = d } }
 
 // Labels adds labels of its own to a spec (e.g. "rapid"), for --label-filter.
-func Labels(labels ...string) Option { return func(o *specOptions) { o.labels = append(o.labels, labels...) } }
+func Labels(labels ...string) Option {
+	return func(o *specOptions) { o.labels = append(o.labels, labels...) }
+}
 
 // It registers a spec for requirement id at a level (a requirement with a SHOULD part and a
 // MUST part has one spec per part). The title says what the spec does.

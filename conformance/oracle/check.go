@@ -3,6 +3,8 @@ package oracle
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -195,8 +197,8 @@ func (c *checker) checkRawAttribution() error {
 		c.single = s
 		return nil
 	}
-	for pre, owners := range c.prefixes {
-		if len(owners) > 1 && c.ps[owners[1]].sends {
+	for _, pre := range slices.Sorted(maps.Keys(c.prefixes)) {
+		if owners := c.prefixes[pre]; len(owners) > 1 && c.ps[owners[1]].sends {
 			return fmt.Errorf("%w: %s and %s both relay with the prefix %s; with raw framing their bytes cannot be told apart",
 				ErrUnattributable, c.ps[owners[0]].name, c.ps[owners[1]].name, quote([]byte(pre)))
 		}
@@ -215,8 +217,8 @@ func (c *checker) checkRawAttribution() error {
 
 func (c *checker) checkLinesAttribution() error {
 	groups := make([][]int, 0, len(c.prefixes)+1)
-	for _, owners := range c.prefixes {
-		groups = append(groups, owners)
+	for _, pre := range slices.Sorted(maps.Keys(c.prefixes)) {
+		groups = append(groups, c.prefixes[pre])
 	}
 	groups = append(groups, c.emptyOwners)
 	for _, owners := range groups {
@@ -231,7 +233,8 @@ func (c *checker) checkLinesAttribution() error {
 				}
 				seen = map[string]int{}
 			}
-			for payload := range c.ps[o].byContent {
+			for _, p := range c.ps[o].payloads {
+				payload := string(p)
 				if other, dup := seen[payload]; dup && other != o {
 					return fmt.Errorf("%w: %s and %s both sent %s and the relay format %q does not tell them apart; send unique messages",
 						ErrUnattributable, c.ps[other].name, c.ps[o].name, quote([]byte(payload)), c.opts.Format.String())

@@ -54,12 +54,16 @@ func (t *track) lineCandidates(cands []int, exp int) []int {
 		// The latest start, not after the first message it must get, under
 		// which every line received is in order.
 		top := sort.SearchInts(cands, t.mustFrom+1) - 1
-		for k := top; k >= 0 && k > top-4*probes; k-- {
+		fitting := 0
+		for k := top; k >= 0 && k > top-4*probes && fitting < 2; k-- {
 			if t.score(cands[k], lookBytes) >= min(lookBytes, t.remaining()) {
-				out = append(out, cands[k])
-				break
+				if fitting == 0 {
+					out = append(out, cands[k])
+				}
+				fitting++
 			}
 		}
+		t.ambiguous = fitting > 1 // every line received fits at two places
 		k := sort.SearchInts(cands, exp+1)
 		for j := k - 1; j >= 0 && j >= k-probes; j-- {
 			out = append(out, cands[j])
@@ -155,6 +159,10 @@ func (t *track) rawCandidates(piece []byte, exp int) []int {
 			t.c.work += len(hay)
 			if i := bytes.LastIndex(hay, all); i >= 0 {
 				out = append(out, i)
+				// Everything received fits at two places: which bytes
+				// these are cannot be told (repetitive payloads).
+				t.c.work += i + len(all)
+				t.ambiguous = bytes.LastIndex(hay[:i+len(all)-1], all) >= 0
 			}
 		}
 		out = append(out, t.behind(piece, exp+1, probes)...)
