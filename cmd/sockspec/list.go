@@ -56,8 +56,11 @@ func runList(args []string, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "  %-15s %-6s %s%s\n", r.ID, strings.ToUpper(string(r.Level)), r.Text, launch)
 			titles := specs(r.ID)
+			if e := engine.EngineChecks(r.ID); e != "" {
+				titles = append(titles, e)
+			}
 			if len(titles) == 0 {
-				fmt.Fprintf(stdout, "  %-15s        - (engine or no spec)\n", "")
+				fmt.Fprintf(stdout, "  %-15s        - no spec yet\n", "")
 			}
 			for _, t := range titles {
 				fmt.Fprintf(stdout, "  %-15s        - %s\n", "", t)

@@ -13,6 +13,17 @@ import (
 	"github.com/sockspec/sockspec/conformance/target"
 )
 
+// EngineChecks says how the engine itself checks a requirement that has no spec of its own.
+func EngineChecks(id string) string {
+	switch id {
+	case "GEN-START-1", "GEN-START-2":
+		return "engine: a preflight start, and a fresh start before every spec"
+	case "GEN-ALIVE-1":
+		return "engine: a crash watch during every spec, and a plain valid request after it"
+	}
+	return ""
+}
+
 // rank orders verdicts from best to worst, to combine the specs of one requirement.
 var rank = map[result.Verdict]int{result.Skipped: 0, result.InfoOnly: 1, result.Pass: 2, result.NonStrict: 3, result.Fail: 4}
 
@@ -47,11 +58,11 @@ func buildResults(env *Env, suite Suite, report types.Report) []result.Result {
 			} else {
 				res.Verdict, res.Message = result.Skipped, "not launched by sockspec ("+env.Starter.Kind()+" target)"
 			}
-			res.Specs = append(res.Specs, "engine: preflight start")
+			res.Specs = append(res.Specs, EngineChecks(id))
 		}
 	}
 	if res, ok := byID["GEN-ALIVE-1"]; ok {
-		res.Specs = append(res.Specs, "engine: a plain valid request after every spec")
+		res.Specs = append(res.Specs, EngineChecks("GEN-ALIVE-1"))
 		switch {
 		case len(env.alive) > 0:
 			res.Verdict = result.Fail
