@@ -95,9 +95,22 @@ func (t *inProcess) Health() target.Health {
 	}
 	return w
 }
-func (t *inProcess) Exited() <-chan struct{} { return nil }
-func (t *inProcess) ExitStatus() string      { return "" }
-func (t *inProcess) Output() string          { return "" }
+
+// Exited is closed when the server's Serve returned (before Stop): its "crash".
+func (t *inProcess) Exited() <-chan struct{} { return t.done }
+
+func (t *inProcess) ExitStatus() string {
+	select {
+	case <-t.done:
+		if t.err != nil {
+			return "the server stopped serving: " + t.err.Error()
+		}
+		return "the server stopped serving"
+	default:
+		return ""
+	}
+}
+func (t *inProcess) Output() string { return "" }
 
 func (t *inProcess) Stop() error {
 	t.once.Do(t.cancel)
