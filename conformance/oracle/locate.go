@@ -17,11 +17,10 @@ const (
 	probes     = 8       // candidate occurrences in each direction
 	lookUnits  = 4       // relays placed greedily when costing a candidate
 	lookBytes  = 4096    // how far a candidate's alignment is measured
-	window     = 1 << 15 // how far the greedy look-ahead searches a raw stream
 	minPiece   = 4       // shortest head of a broken relay worth relocating
 	distinct   = 8       // a relay at least this long is not where it fits by chance
 	shortLook  = 64      // how far a short relay's fit is checked against what follows
-	workBudget = 1 << 27 // bytes scanned for look-ahead per Check, to bound time
+	workBudget = 1 << 26 // bytes scanned for look-ahead per Check, to bound time
 )
 
 // ---- Lines framing: coordinates are message indices.
@@ -45,6 +44,8 @@ func (t *track) feedLine(cands []int) {
 	t.gotAt++
 }
 
+// lineCandidates orders where a line with the message indices cands may go.
+// For a track's first line it also decides whether the start is ambiguous.
 func (t *track) lineCandidates(cands []int, exp int) []int {
 	var out []int
 	if !t.placed {
@@ -143,6 +144,8 @@ func (t *track) locate(chunk []byte) (lo, n int, ok bool) {
 	return 0, 0, false
 }
 
+// rawCandidates orders where a piece may go. For a track's first piece it
+// also decides whether the start is ambiguous.
 func (t *track) rawCandidates(piece []byte, exp int) []int {
 	s := t.sender().stream
 	if !t.placed {
@@ -182,10 +185,11 @@ func (t *track) ahead(u []byte, from, limit int) []int {
 	var out []int
 	for from < len(s) && len(out) < limit {
 		i := bytes.Index(s[from:], u)
-		t.c.work += len(s) - from
 		if i < 0 {
+			t.c.work += len(s) - from
 			break
 		}
+		t.c.work += i + len(u)
 		out = append(out, from+i)
 		from += i + 1
 	}
@@ -208,10 +212,11 @@ func (t *track) behind(u []byte, end, limit int) []int {
 	hay := s[:min(len(s), max(end+len(u)-1, 0))]
 	for len(out) < limit {
 		i := bytes.LastIndex(hay, u)
-		t.c.work += len(hay)
 		if i < 0 {
+			t.c.work += len(hay)
 			break
 		}
+		t.c.work += len(hay) - i
 		out = append(out, i)
 		hay = hay[:i+len(u)-1]
 	}
@@ -268,9 +273,10 @@ func (t *track) choose(cands []int, n int) int {
 	perfect := min(lookBytes, t.remaining())
 	best, bestCost, bestScore := cands[0], int(^uint(0)>>1), -1
 	flawless := 0
+	look := t.lookahead(n)
 	for _, p := range cands {
 		score := t.score(p, lookBytes)
-		cost := t.cost(p, n)
+		cost := t.cost(p, n, look)
 		if cost == 0 && score >= perfect {
 			if t.placed || p == t.pinned {
 				return p // everything ahead lines up without a fault
@@ -370,8 +376,9 @@ func (t *track) onlyRepeats(lo, hi int, ov [][2]int) bool {
 // cost counts the violations implied by placing the current unit at p and
 // then the next few units greedily: repeats, late runs, foreign units, and
 // the gaps left open at the end of the look-ahead.
-func (t *track) cost(p, n int) int {
-	ov := [][2]int{{p, p + n}}
+func (t *track) cost(p, n int, look *lookahead) int {
+	var buf [lookUnits + 2][2]int
+	ov := append(buf[:0], [2]int{p, p + n})
 	c := t.stepCost(p, p+n, t.placed, t.maxHi, t.cursor, nil)
 	from := t.maxHi
 	if !t.placed {
@@ -383,8 +390,7 @@ func (t *track) cost(p, n int) int {
 		maxHi = p + n
 	}
 	cursor := p + n
-	units := t.following(n)
-	for _, u := range units {
+	for j, u := range look.units {
 		un := 1
 		if t.c.opts.Framing == Raw {
 			un = len(u)
@@ -396,8 +402,8 @@ func (t *track) cost(p, n int) int {
 		case t.at(u, maxHi):
 			q = maxHi
 		default:
-			if q = t.near(u, maxHi+1, true); q < 0 {
-				q = t.near(u, maxHi, false)
+			if q = look.near(t, j, maxHi+1, true); q < 0 {
+				q = look.near(t, j, maxHi, false)
 			}
 		}
 		if q < 0 {
@@ -410,28 +416,74 @@ func (t *track) cost(p, n int) int {
 		cursor = q + un
 		from = min(from, q)
 	}
-	c += t.gaps(from, maxHi, ov)
-	if t.toEnd && t.lookedToEnd(n, len(units)) && maxHi < t.size {
+	c += gaps(look.holes, from, maxHi, ov)
+	if t.toEnd && t.lookedToEnd(n, len(look.units)) && maxHi < t.size {
 		c++ // the end is missing
 	}
 	return c
 }
 
-// gaps counts the uncovered runs in [lo,hi), counting ov as covered.
-func (t *track) gaps(lo, hi int, ov [][2]int) int {
-	runs, open := 0, false
-	t.c.work += hi - lo
-	for i := lo; i < hi; i++ {
-		covered := t.has(i)
-		for _, o := range ov {
-			covered = covered || o[0] <= i && i < o[1]
-		}
-		if !covered && !open {
-			runs++
-		}
-		open = !covered
+// holes lists the runs of the sender's space not placed yet, in order.
+func (t *track) holes() [][2]int {
+	if !t.placed {
+		return [][2]int{{0, t.size}}
 	}
-	return runs
+	if t.covered == nil {
+		var out [][2]int
+		if t.minLo > 0 {
+			out = append(out, [2]int{0, t.minLo})
+		}
+		if t.maxHi < t.size {
+			out = append(out, [2]int{t.maxHi, t.size})
+		}
+		return out
+	}
+	var out [][2]int
+	t.c.work += t.size
+	for i := 0; i < t.size; {
+		if t.covered[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < t.size && !t.covered[j] {
+			j++
+		}
+		out = append(out, [2]int{i, j})
+		i = j
+	}
+	return out
+}
+
+// gaps counts the runs of [lo,hi) left uncovered: holes not covered by ov.
+func gaps(holes [][2]int, lo, hi int, ov [][2]int) int {
+	slices.SortFunc(ov, func(a, b [2]int) int { return a[0] - b[0] })
+	n := 0
+	for _, h := range holes {
+		a, b := max(h[0], lo), min(h[1], hi)
+		if a >= b {
+			continue
+		}
+		for _, o := range ov { // sweep the hole, skipping what ov covers
+			if o[1] <= a {
+				continue
+			}
+			if o[0] >= b {
+				break
+			}
+			if o[0] > a {
+				n++
+			}
+			a = o[1]
+			if a >= b {
+				break
+			}
+		}
+		if a < b {
+			n++
+		}
+	}
+	return n
 }
 
 // lookedToEnd reports whether the look-ahead after placing n coordinates of
@@ -469,40 +521,54 @@ func (t *track) at(u []byte, p int) bool {
 	return p+len(u) <= len(s) && bytes.Equal(s[p:p+len(u)], u)
 }
 
-// near finds the nearest occurrence of u at or after p (fwd) or before p,
-// searching raw streams only within a window; -1 if none.
-func (t *track) near(u []byte, p int, fwd bool) int {
-	if t.c.opts.Framing == Lines {
-		var r []int
-		if fwd {
-			r = t.ahead(u, p, 1)
-		} else {
-			r = t.behind(u, p, 1)
+// lookahead is what costing the candidates of one decision shares: the
+// holes in the coverage so far, the units that follow and where they occur.
+type lookahead struct {
+	holes [][2]int
+	units [][]byte
+	occ   [][]int // per unit, ascending; nil if too many to list
+}
+
+const maxOcc = 64 // occurrences listed per unit; beyond, search directly
+
+func (t *track) lookahead(n int) *lookahead {
+	l := &lookahead{holes: t.holes(), units: t.following(n)}
+	l.occ = make([][]int, len(l.units))
+	for j, u := range l.units {
+		if t.c.opts.Framing == Lines {
+			l.occ[j] = t.sender().byContent[string(u)]
+			continue
 		}
-		if len(r) == 0 {
-			return -1
+		if all := t.ahead(u, 0, maxOcc+1); len(all) <= maxOcc {
+			l.occ[j] = append(all, -1)[:len(all)] // non-nil even when empty
 		}
-		return r[0]
 	}
-	s := t.sender().stream
-	if fwd {
-		if p >= len(s) {
-			return -1
+	return l
+}
+
+// near finds the nearest occurrence of unit j at or after p (fwd) or
+// starting before p; -1 if none.
+func (l *lookahead) near(t *track, j, p int, fwd bool) int {
+	if occ := l.occ[j]; occ != nil {
+		k := sort.SearchInts(occ, p)
+		if fwd && k < len(occ) {
+			return occ[k]
 		}
-		hay := s[p:min(len(s), p+window)]
-		t.c.work += len(hay)
-		if i := bytes.Index(hay, u); i >= 0 {
-			return p + i
+		if !fwd && k > 0 {
+			return occ[k-1]
 		}
 		return -1
 	}
-	from := max(0, p-window)
-	hay := s[from:min(len(s), max(p+len(u)-1, from))]
-	t.c.work += len(hay)
-	if i := bytes.LastIndex(hay, u); i >= 0 {
-		return from + i
+	var r []int
+	if fwd {
+		r = t.ahead(l.units[j], p, 1)
+	} else {
+		r = t.behind(l.units[j], p, 1)
 	}
-	return -1
+	if len(r) == 0 {
+		return -1
+	}
+	return r[0]
 }
 
 // uniq drops repeated candidates, keeping the first of each.

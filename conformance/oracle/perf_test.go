@@ -13,8 +13,10 @@ import (
 // bigRoom is the CHAT-CONC-1 load: 50 clients each sending 20 messages,
 // interleaved, every one relayed to the 49 others. With raw framing the
 // server reads in chunks that split and join messages.
-func bigRoom(framing oracle.Framing) *chatsim.Sim {
-	const clients, messages = 50, 20
+func bigRoom(framing oracle.Framing) *chatsim.Sim { return room(framing, 50) }
+
+func room(framing oracle.Framing, clients int) *chatsim.Sim {
+	const messages = 20
 	sim := chatsim.New(framing, oracle.MustParseFormat("<{ip}> {msg}"), clients)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for c := range clients {
@@ -69,10 +71,10 @@ func TestCheckIsFastOnBigRooms(t *testing.T) {
 	}
 }
 
-// A faulty server on the same load: every receiver misses and repeats
-// relays. Judging failures must stay fast too (the look-ahead has a budget).
-func TestCheckIsFastOnBrokenBigRooms(t *testing.T) {
-	sim := bigRoom(oracle.Raw)
+// brokenRoom is a faulty server under load: every receiver misses parts of
+// relays and gets some out of order.
+func brokenRoom(clients int) *chatsim.Sim {
+	sim := room(oracle.Raw, clients)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range sim.Clients {
 		recs := c.Records
@@ -86,14 +88,30 @@ func TestCheckIsFastOnBrokenBigRooms(t *testing.T) {
 			}
 		}
 	}
+	return sim
+}
+
+func BenchmarkCheckBroken50x20x50(b *testing.B) {
+	sim := brokenRoom(50)
+	h, opts := sim.History(), sim.Options()
+	for b.Loop() {
+		if oracle.Check(h, opts).OK() {
+			b.Fatal("broken room accepted")
+		}
+	}
+}
+
+// Judging failures must stay fast too: the look-ahead has a work budget.
+func TestCheckIsFastOnBrokenRooms(t *testing.T) {
+	sim := brokenRoom(20)
 	start := time.Now()
 	v := oracle.Check(sim.History(), sim.Options())
 	took := time.Since(start)
-	t.Logf("broken big room: %d violations in %v", len(v.Violations), took)
-	if v.OK() {
-		t.Fatal("broken big room accepted")
+	t.Logf("broken room of 20: %d violations in %v", len(v.Violations), took)
+	if v.OK() || !v.Has(oracle.Loss) || !v.Has(oracle.FIFO) {
+		t.Fatalf("broken room judged:\n%s", v)
 	}
 	if took > 5*time.Second {
-		t.Errorf("judging a broken big room took %v", took)
+		t.Errorf("judging a broken room took %v", took)
 	}
 }

@@ -74,9 +74,13 @@ func (t *track) expect() int {
 func (t *track) place(lo, hi int) {
 	switch {
 	case !t.free(lo, hi):
-		t.dup.add(t.violation(Duplicate, lo, hi, t.dupText(lo, hi)))
+		if t.dup.n++; t.dup.n == 1 { // only the first is explained
+			t.dup.v = t.violation(Duplicate, lo, hi, t.dupText(lo, hi))
+		}
 	case t.placed && lo < t.maxHi:
-		t.late.add(t.violation(FIFO, lo, hi, t.lateText(lo, hi)))
+		if t.late.n++; t.late.n == 1 {
+			t.late.v = t.violation(FIFO, lo, hi, t.lateText(lo, hi))
+		}
 	default:
 		t.c.events[t.recv] = append(t.c.events[t.recv], span{t.from, lo, hi})
 	}
