@@ -121,3 +121,12 @@ func labelsOf(ids []string) string {
 	}
 	return out
 }
+
+// The nickname variant: a join script and a relay format that names the sender by nick.
+func TestChatReferencePassesWithNicknames(t *testing.T) {
+	sets := map[string]string{"framing": "lines", "join": `expect NICKNAME; send {nick}\n`, "relay": "[{nick}] {msg}", "welcome": ""}
+	knobs := map[string]string{"framing": "lines", "join": `expect NICKNAME; send {nick}\n`, "relay": "[{nick}] {msg}", "welcome": ""}
+	r := runSuite(t, "chat", inProcess("reference chat", "tcp", referenceChat(t, knobs)), "!CHAT-LAT-1 && !rapid", sets)
+	expectClean(t, r)
+	expectVerdict(t, r, "CHAT-WELCOME-1", result.Skipped)
+}
