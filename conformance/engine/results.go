@@ -156,12 +156,17 @@ func merge(res *result.Result, v result.Verdict, msg string, e specEntries) {
 	if v == result.InfoOnly && e.info != "" {
 		msg = join(msg, e.info)
 	}
-	if res.Verdict == "" || rank[v] > rank[res.Verdict] {
-		res.Verdict, res.Message, res.Hint, res.Transcript = v, strings.TrimSpace(msg), e.hint, e.transcript
+	msg = strings.TrimSpace(msg)
+	if v == result.InfoOnly {
+		// A measurement or diagnosis: kept in Info whatever the verdict of the other parts.
+		res.Info = join(res.Info, msg)
+		if res.Verdict == "" || rank[v] > rank[res.Verdict] {
+			res.Verdict, res.Message = v, res.Info
+		}
 		return
 	}
-	if v == res.Verdict && v == result.InfoOnly {
-		res.Message = join(res.Message, strings.TrimSpace(msg))
+	if res.Verdict == "" || rank[v] > rank[res.Verdict] {
+		res.Verdict, res.Message, res.Hint, res.Transcript = v, msg, e.hint, e.transcript
 	}
 }
 

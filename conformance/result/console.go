@@ -136,6 +136,9 @@ func writeHeader(w io.Writer, r *Run) {
 // writeDetails prints what a reader needs to act on a verdict.
 func writeDetails(w io.Writer, res Result, opt ConsoleOptions) {
 	const ind = "      "
+	if res.Info != "" && res.Verdict != InfoOnly {
+		fmt.Fprintln(w, ind+"info: "+indentRest(sanitize(res.Info), ind+"      "))
+	}
 	switch res.Verdict {
 	case Fail, NonStrict:
 		if res.Message != "" {

@@ -133,8 +133,12 @@ func junitSuiteOf(r *Run, opt JUnitOptions) junitSuite {
 			s.Skipped++
 		case res.Verdict == NonStrict:
 			c.SystemOut = &junitText{"NON-STRICT (passes unless strict)\n" + diagnostics(res)}
-		case res.Message != "": // pass, info
-			c.SystemOut = &junitText{sanitize(res.Message)}
+		case res.Message != "" || res.Info != "": // pass, info
+			text := res.Message
+			if res.Verdict != InfoOnly {
+				text = strings.TrimSpace(text + "\n" + res.Info)
+			}
+			c.SystemOut = &junitText{sanitize(text)}
 		}
 		s.Cases = append(s.Cases, c)
 	}

@@ -31,6 +31,7 @@ type Result struct {
 	Text       string        `json:"text"`
 	Verdict    Verdict       `json:"verdict"`
 	Message    string        `json:"message,omitempty"`
+	Info       string        `json:"info,omitempty"` // a measurement or diagnosis (INFO parts)
 	Hint       string        `json:"hint,omitempty"`
 	Transcript string        `json:"transcript,omitempty"`
 	Specs      []string      `json:"specs"`
