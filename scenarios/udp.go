@@ -13,7 +13,6 @@ import (
 
 	"github.com/sockspec/sockspec/conformance/engine"
 	"github.com/sockspec/sockspec/conformance/peer"
-	"github.com/sockspec/sockspec/conformance/target"
 	"github.com/sockspec/sockspec/wire"
 )
 
@@ -379,60 +378,11 @@ func udpUTF8Specs(env *engine.Env) {
 
 // udpGeneralSpecs are GEN-IDLE-1, GEN-LEAK-1 and GEN-BAD-1 for a datagram protocol.
 func udpGeneralSpecs(env *engine.Env) {
-	env.It("GEN-IDLE-1", must, "once clients have gone, CPU use returns to idle", func(t *engine.T) {
-		h := t.Target.Health()
-		udpActivity(t)
-		// This is a measurement window, not a wait for an event: CPU over 1 s.
-		cpu, err := h.IdleCPU(t, time.Second)
-		if err != nil {
-			t.Fail(engine.Failure{Expected: "to read the server's CPU use", Got: err.Error()})
-		}
-		t.Info("CPU after clients left: %.1f%% of a core", cpu*100)
-		if cpu > 0.10 {
-			t.Fail(engine.Failure{
-				Expected: "under 10% of a core over 1 s once every client has gone",
-				Got:      fmt.Sprintf("%.0f%% of a core", cpu*100),
-				Hint: "A busy loop: a non-blocking socket (setblocking(False), settimeout(0)) polled in " +
-					"`while True: try: recvfrom(...) except BlockingIOError: continue` spins even when no datagram " +
-					"comes. Use a blocking recvfrom(), or select() with a timeout.",
-			})
-		}
-	})
-
-	env.It("GEN-LEAK-1", should, "descriptors and threads return to their baseline after clients leave", func(t *engine.T) {
-		h := t.Target.Health()
-		base, err := h.Sample()
-		if err != nil {
-			t.Fail(engine.Failure{Expected: "to read the server's descriptors", Got: err.Error()})
-		}
-		for range 4 {
-			udpActivity(t)
-		}
-		// Sample until back or out of time: a measurement, not a wait for an event.
-		wait := t.Scale(2 * time.Second)
-		deadline := time.Now().Add(wait)
-		var now target.Sample
-		for {
-			now, err = h.Sample()
-			if err == nil && now.FDs <= base.FDs && threadsBack(t, base, now) {
-				t.Info("descriptors %d -> %d, threads %d -> %d", base.FDs, now.FDs, base.Threads, now.Threads)
-				return
-			}
-			if time.Now().After(deadline) {
-				break
-			}
-			select {
-			case <-t.Done():
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-		t.Fail(engine.Failure{
-			Expected: fmt.Sprintf("descriptors and threads back to %d and %d once clients left", base.FDs, base.Threads),
-			Got:      fmt.Sprintf("%d descriptors and %d threads after %v", now.FDs, now.Threads, wait),
-			Hint: "Descriptors or threads pile up as clients come and go: a socket opened per client (or per " +
-				"reply) and never closed, or a thread per client that never ends. A UDP server needs one socket.",
-		})
-	})
+	idleSpec(env, udpActivity, "A busy loop: a non-blocking socket (setblocking(False), settimeout(0)) polled in "+
+		"`while True: try: recvfrom(...) except BlockingIOError: continue` spins even when no datagram "+
+		"comes. Use a blocking recvfrom(), or select() with a timeout.")
+	leakSpec(env, udpActivity, "Descriptors or threads pile up as clients come and go: a socket opened per client (or per "+
+		"reply) and never closed, or a thread per client that never ends. A UDP server needs one socket.")
 
 	env.It("GEN-BAD-1", must, "non-UTF-8, oversized and empty datagrams do not take the server down", func(t *engine.T) {
 		s := newUDPSession(t)
