@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -267,4 +268,45 @@ func running(pid int) bool {
 	}
 	s, err := readStat(pid)
 	return err == nil && s.state != 'Z' && s.state != 'X'
+}
+
+// Readiness must not connect: a connect-and-close is an input some servers die of.
+func TestReadinessDoesNotConnect(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	// This server exits at its first connection, as a seed server whose recv() raises on it.
+	script := "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',int(sys.argv[1])))\ns.listen()\nc,_=s.accept()\nsys.exit(5)\n"
+	p, err := Launch(context.Background(), Spec{Command: "exec python3 -c \"$SCRIPT\" {port}", Env: []string{"SCRIPT=" + script}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	if !p.Alive() {
+		t.Fatalf("the readiness check connected and the server exited: %s", p.ExitStatus())
+	}
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case <-p.Exited():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server should exit at its first connection")
+	}
+}
+
+func TestProcNetAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"0100007F":                         "127.0.0.1",
+		"00000000":                         "0.0.0.0",
+		"00000000000000000000000001000000": "::1",
+		"0000000000000000FFFF00000100007F": "::ffff:127.0.0.1",
+	} {
+		ip, ok := procNetAddr(in)
+		if !ok || ip.String() != want {
+			t.Errorf("procNetAddr(%s) = %v, want %s", in, ip, want)
+		}
+	}
 }

@@ -3,9 +3,12 @@ package target
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -89,8 +92,13 @@ func (p *Process) prober(spec Spec) (probeFunc, func(), error) {
 	return probe, func() { conn.Close() }, nil
 }
 
-// probeTCP connects once and closes at once.
+// probeTCP looks for a listening socket on the target's port in /proc/net/tcp{,6}, without
+// connecting: a connect-and-close is itself an input (GEN-BAD-1), and a seed-style server that
+// dies on it would be reported as crashing in every spec. Without /proc it connects once.
 func (p *Process) probeTCP(ctx context.Context, deadline time.Time, _ time.Duration) bool {
+	if listening, known := tcpListening(p.port, p.addr); known {
+		return listening
+	}
 	d := net.Dialer{Deadline: earliest(deadline, time.Now().Add(maxProbeWait))}
 	c, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
@@ -100,6 +108,53 @@ func (p *Process) probeTCP(ctx context.Context, deadline time.Time, _ time.Durat
 	// With nothing listening, a connect from an ephemeral port equal to the
 	// target port can connect to itself (TCP simultaneous open).
 	return c.LocalAddr().String() != c.RemoteAddr().String()
+}
+
+// tcpListening reports whether a socket listens on port at an address that reaches addr's
+// host (the host itself or a wildcard); known is false when /proc/net/tcp cannot be read.
+func tcpListening(port int, addr string) (listening, known bool) {
+	host, _, _ := net.SplitHostPort(addr)
+	target, err := netip.ParseAddr(host)
+	if err != nil {
+		return false, false
+	}
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		known = true
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 4 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			ipHex, portHex, ok := strings.Cut(fields[1], ":")
+			if n, err := strconv.ParseUint(portHex, 16, 16); !ok || err != nil || int(n) != port {
+				continue
+			}
+			if ip, ok := procNetAddr(ipHex); ok && (ip.IsUnspecified() || ip.Unmap() == target.Unmap()) {
+				f.Close()
+				return true, true
+			}
+		}
+		f.Close()
+	}
+	return false, known
+}
+
+// procNetAddr decodes an address of /proc/net/tcp{,6}: hex, in 32-bit words of host order.
+func procNetAddr(h string) (netip.Addr, bool) {
+	b, err := hex.DecodeString(h)
+	if err != nil || (len(b) != 4 && len(b) != 16) {
+		return netip.Addr{}, false
+	}
+	for i := 0; i+4 <= len(b); i += 4 { // each word is little-endian on the machines we run on
+		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+	}
+	ip, ok := netip.AddrFromSlice(b)
+	return ip, ok
 }
 
 // udpPortBound reports whether any UDP socket is bound to port, from
