@@ -16,6 +16,10 @@ type Sample struct {
 	FDs       int           // open descriptors, summed over the tree
 	Threads   int           // threads, summed over the tree
 	RSS       int64         // resident memory in bytes, summed over the tree
+	// Runnable is the time the tree's live threads spent running or waiting to run
+	// (/proc/PID/task/TID/schedstat). Unlike CPU it does not shrink on a busy machine: a
+	// spinning thread is runnable all the time, whether it gets the CPU or not.
+	Runnable time.Duration
 }
 
 // Health is what the checks of GEN-IDLE-1 and GEN-LEAK-1 need from a
@@ -59,6 +63,7 @@ func (t tree) sample() (Sample, error) {
 		if n, err := countFDs(m.pid); err == nil {
 			s.FDs += n
 		}
+		s.Runnable += runnable(m.pid)
 	}
 	s.CPU = time.Duration(ticks) * (time.Second / userHZ)
 	return s, nil
@@ -119,4 +124,24 @@ func (w *Watched) Sample() (Sample, error) { return w.sample() }
 // IdleCPU returns the CPU use of the watched tree over window, as a fraction of one core.
 func (w *Watched) IdleCPU(ctx context.Context, window time.Duration) (float64, error) {
 	return w.idleCPU(ctx, window)
+}
+
+// runnable sums run and run-queue wait time over a process's threads, from schedstat.
+func runnable(pid int) time.Duration {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		var run, wait int64
+		if n, _ := fmt.Sscan(string(b), &run, &wait); n == 2 {
+			total += time.Duration(run + wait)
+		}
+	}
+	return total
 }
