@@ -417,9 +417,7 @@ func chatSlowReader(t *engine.T) {
 	catchUp := func(sent, limit int) {
 		for counter.n < limit {
 			err := b.conn.WaitFor(t.Scale(2*time.Second), func(got []byte) bool { return len(got) > 0 })
-			got := b.conn.Received()
-			r.setAside(b)
-			counter.add(got)
+			counter.add(r.setAside(b))
 			if err != nil {
 				stalled(sent, err)
 			}

@@ -508,9 +508,11 @@ func (pc *payloadCounter) add(p []byte) {
 }
 
 // setAside moves what c received so far out of its connection's buffer (the oracle still sees
-// it), so that the next look at the connection shows only what comes next.
-func (r *room) setAside(c *chatter) {
+// it), so that the next look at the connection shows only what comes next; it returns the
+// bytes it moved.
+func (r *room) setAside(c *chatter) []byte {
 	got := c.conn.Received()
 	c.kept = append(c.kept, got...)
 	c.conn.Consume(len(got))
+	return got
 }

@@ -34,7 +34,7 @@ func runSuite(t *testing.T, protocol string, starter engine.Starter, labels stri
 	if !ok {
 		t.Fatalf("no suite for %s", protocol)
 	}
-	env := &engine.Env{Protocol: protocol, Profile: prof, Starter: starter, TimeScale: 1, Seed: 1, LabelFilter: labels}
+	env := &engine.Env{Protocol: protocol, Profile: prof, Starter: starter, TimeScale: raceScale, Seed: 1, LabelFilter: labels}
 	r := engine.Run(env, suite)
 	for _, res := range r.Results {
 		t.Logf("%-15s %-10s %v", res.ID, res.Verdict, res.Duration.Round(time.Millisecond))
