@@ -23,7 +23,9 @@ import (
 // instead of hanging it.
 const runLimit = 2 * time.Minute
 
-// BenchmarkEcho runs each case against the C yardstick and against servers/echo:
+// BenchmarkEcho runs each case against the C yardstick and against both engines of
+// servers/echo (engine=goroutines and engine=epoll), one after the other, so that all three
+// see about the same load from the rest of the machine:
 //
 //   - rr64/conns=16, rr64/conns=128: closed-loop 64-byte request/response over that many
 //     connections; reports req/s, server CPU µs per request (utime+stime from /proc/PID/stat),
@@ -44,7 +46,7 @@ func BenchmarkEcho(b *testing.B) {
 	}
 }
 
-// TestServersEcho checks the harness: both servers build, start and echo correctly.
+// TestServersEcho checks the harness: every server builds, starts and echoes correctly.
 func TestServersEcho(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the benchmark's servers; skipped with -short")
@@ -80,8 +82,8 @@ type server struct {
 	pid  int
 }
 
-// startServers builds and starts the C yardstick and servers/echo; they are stopped when tb
-// ends. Without gcc or go the benchmark is skipped.
+// startServers builds and starts the C yardstick and servers/echo with each engine; they are
+// stopped when tb ends. Without gcc or go the benchmark is skipped.
 func startServers(tb testing.TB) []*server {
 	tb.Helper()
 	dir := tb.TempDir()
@@ -102,7 +104,8 @@ func startServers(tb testing.TB) []*server {
 	build(tb, goTool, "build", "-o", goecho, "./cmd/echoserver")
 	return []*server{
 		launch(tb, "c-epoll", cecho),
-		launch(tb, "go-echo", goecho),
+		launch(tb, "go-goroutines", goecho, "-engine=goroutines"),
+		launch(tb, "go-epoll", goecho, "-engine=epoll"),
 	}
 }
 

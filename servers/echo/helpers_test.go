@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"syscall"
@@ -28,15 +29,43 @@ type testServer struct {
 	stop func() time.Duration // cancels Serve and returns how long it took to return
 }
 
-// start runs a server with the given knobs. At the end of the test it stops the server (which
-// must return within 2 s) and checks that no goroutine is left behind; so a test (or subtest)
-// starts at most one server.
-func start(t *testing.T, knobs map[string]string) *testServer {
+// engine is a set of knobs choosing how the server serves connections; every end-to-end test
+// runs once per engine (see engines).
+type engine struct {
+	name  string
+	knobs map[string]string
+}
+
+// engines: the default, each engine by name, and the epoll engine with several loops (so that
+// loops share the listener).
+var engines = []engine{
+	{"default", nil},
+	{"goroutines", map[string]string{"engine": "goroutines"}},
+	{"epoll", map[string]string{"engine": "epoll"}},
+	{"epoll-3loops", map[string]string{"engine": "epoll", "loops": "3"}},
+}
+
+// eachEngine runs body as one subtest per engine.
+func eachEngine(t *testing.T, body func(t *testing.T, e engine)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { body(t, e) })
+	}
+}
+
+// start runs a server with the engine's knobs plus the given ones. At the end of the test it
+// stops the server (which must return within 2 s) and checks that no goroutine is left behind;
+// so a test (or subtest) starts at most one server.
+func (e engine) start(t *testing.T, knobs map[string]string) *testServer {
 	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // registered first: runs last
-	cfg, err := ParseConfig(knobs)
+	all := maps.Clone(e.knobs)
+	if all == nil {
+		all = map[string]string{}
+	}
+	maps.Copy(all, knobs)
+	cfg, err := ParseConfig(all)
 	if err != nil {
-		t.Fatalf("ParseConfig(%v): %v", knobs, err)
+		t.Fatalf("ParseConfig(%v): %v", all, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
