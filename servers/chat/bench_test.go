@@ -122,7 +122,8 @@ func BenchmarkBroadcast(b *testing.B) {
 
 // BenchmarkLatency: 100 clients each sending 10 lines/s (ticker, phases spread over the
 // period) for 3 s; each line carries its send time, each receiver measures the relay latency.
-// Run it with -benchtime=1x: one op is the whole 3 s run.
+// Run it with -benchtime=1x: one op is the whole 3 s run. The load generator shares this process
+// with the server; bench/chat measures the server in a process of its own.
 func BenchmarkLatency(b *testing.B) {
 	const (
 		clients = 100
