@@ -52,6 +52,7 @@ func TestChatFaultyServersAreCaught(t *testing.T) {
 		{bug: "drops-non-utf8", ids: []string{"CHAT-UTF8-1"}},
 		{bug: "blocking-broadcast", ids: []string{"CHAT-SLOW-1"}},
 		{bug: "keeps-departed", ids: []string{"CHAT-LEAVE-3", "GEN-LEAK-1"}},
+		{bug: "forgets-departed", ids: []string{"CHAT-LEAVE-1", "CHAT-LEAVE-2"}},
 		{bug: "busy-loop", ids: []string{"GEN-IDLE-1"}},
 		{bug: "crashes-bad-input", ids: []string{"GEN-BAD-1", "GEN-ALIVE-1"}},
 		{bug: "handshake-accept", ids: []string{"CHAT-JOIN-1"}, sets: map[string]string{"join": `expect NICKNAME; send {nick}\n`}},

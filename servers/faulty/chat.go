@@ -26,6 +26,7 @@ var ChatBugs = map[string]string{
 	"handshake-accept":   "reads the nickname inside the accept loop",
 	"crashes-bad-input":  "stops serving altogether on bytes that are not UTF-8",
 	"wrong-welcome":      "sends a welcome that differs from the profile's",
+	"forgets-departed":   "closes a departed client but keeps it in the list; a failed send then ends the sender's session",
 }
 
 // Chat is a C199-style chat server (raw framing, relay "<{ip}> {msg}", the seed's welcome)
@@ -125,6 +126,9 @@ func (s *Chat) handle(ctx context.Context, c *chatClient, stop context.CancelFun
 				return
 			case "keeps-departed":
 				return // the bug: neither closed nor removed
+			case "forgets-departed":
+				c.conn.Close() // the bug: still in the list
+				return
 			}
 			s.remove(c)
 			c.conn.Close()
@@ -151,7 +155,11 @@ func (s *Chat) handle(ctx context.Context, c *chatClient, stop context.CancelFun
 			msg, pending = pending, nil
 			c.conn.SetReadDeadline(time.Time{})
 		}
-		s.broadcast(c, ip, msg)
+		if !s.broadcast(c, ip, msg) && s.Bug == "forgets-departed" {
+			s.remove(c) // the bug: one failed send ends this client's session, silently
+			c.conn.Close()
+			return
+		}
 	}
 }
 
@@ -166,11 +174,12 @@ func (s *Chat) remove(c *chatClient) {
 	}
 }
 
-func (s *Chat) broadcast(from *chatClient, ip string, msg []byte) {
+// broadcast relays msg to the others and reports whether every write succeeded.
+func (s *Chat) broadcast(from *chatClient, ip string, msg []byte) bool {
 	relay := append([]byte("<"+ip+"> "), msg...)
 	if s.Bug == "loses-concurrent" {
 		if !s.mu.TryLock() {
-			return // the bug: a concurrent broadcast loses this message
+			return true // the bug: a concurrent broadcast loses this message
 		}
 	} else {
 		s.mu.Lock()
@@ -189,7 +198,7 @@ func (s *Chat) broadcast(from *chatClient, ip string, msg []byte) {
 				s.deliver(c, from, relay)
 			}
 		}
-		return
+		return true
 	}
 	if s.Bug == "blocking-broadcast" {
 		defer s.mu.Unlock() // the bug: one full socket blocks every broadcast
@@ -199,28 +208,32 @@ func (s *Chat) broadcast(from *chatClient, ip string, msg []byte) {
 				c.conn.Write(relay)
 			}
 		}
-		return
+		return true
 	}
 	s.mu.Unlock()
+	ok := true
 	for _, c := range targets {
 		if c == from && s.Bug != "echoes-sender" {
 			continue
 		}
 		for range times {
-			s.deliver(c, from, relay)
+			if s.deliver(c, from, relay) != nil {
+				ok = false
+			}
 		}
 	}
+	return ok
 }
 
 // deliver writes a relay; per-receiver-order holds one relay back for odd receivers and lets
 // the next relay of another sender overtake it.
-func (s *Chat) deliver(c, from *chatClient, relay []byte) {
+func (s *Chat) deliver(c, from *chatClient, relay []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	if s.Bug != "per-receiver-order" || c.index%2 == 0 {
-		c.conn.Write(relay)
-		return
+		_, err := c.conn.Write(relay)
+		return err
 	}
 	if c.held == nil {
 		c.held = append([]byte(nil), relay...)
@@ -233,16 +246,17 @@ func (s *Chat) deliver(c, from *chatClient, relay []byte) {
 				c.held = nil
 			}
 		})
-		return
+		return nil
 	}
 	if bytes.Equal(prefixOf(c.held), prefixOf(relay)) {
-		c.conn.Write(c.held) // same sender: keep its order
+		_, err := c.conn.Write(c.held) // same sender: keep its order
 		c.held = append(c.held[:0], relay...)
-		return
+		return err
 	}
 	c.conn.Write(relay)
-	c.conn.Write(c.held)
+	_, err := c.conn.Write(c.held)
 	c.held = nil
+	return err
 }
 
 func prefixOf(relay []byte) []byte {
