@@ -197,7 +197,7 @@ func latencyRun(b *testing.B, p *proc, run time.Duration) metrics {
 	defer closeAll(conns)
 	before := sample(p.pid)
 	err := load(conns, period, perSender, lat, time.Now().Add(warm+run+10*time.Second))
-	d := sample(p.pid).since(before)
+	d := sample(p.pid).Since(before)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -228,10 +228,10 @@ func latencyRun(b *testing.B, p *proc, run time.Duration) metrics {
 	m.add("max-µs", quantile(all, 1))
 	m.add("last-p50-µs", quantile(last, 0.5))
 	m.add("last-p99-µs", quantile(last, 0.99))
-	m.add("server-µs/msg", d.server.Seconds()*1e6/msgs)
-	m.add("client-µs/msg", d.client.Seconds()*1e6/msgs)
-	m.add("server-runq-ms/s", d.runq.Seconds()*1e3/d.wall.Seconds())
-	m.add("other-cores", d.otherCores())
+	m.add("server-µs/msg", d.Server.Seconds()*1e6/msgs)
+	m.add("client-µs/msg", d.Client.Seconds()*1e6/msgs)
+	m.add("server-runq-ms/s", d.RunQ.Seconds()*1e3/d.Wall.Seconds())
+	m.add("other-cores", d.OtherCores())
 	return m
 }
 
@@ -367,16 +367,16 @@ func broadcastRun(b *testing.B, p *proc, deliveries int) metrics {
 		})
 	}
 	wg.Wait()
-	d := sample(p.pid).since(before)
+	d := sample(p.pid).Since(before)
 	if err := firstErr.Load(); err != nil {
 		b.Fatal(*err)
 	}
 	total := float64(received.Load())
 	var m metrics
-	m.add("deliveries/s", total/d.wall.Seconds())
-	m.add("server-ns/delivery", float64(d.server.Nanoseconds())/total)
-	m.add("client-ns/delivery", float64(d.client.Nanoseconds())/total)
-	m.add("server-runq-ms/s", d.runq.Seconds()*1e3/d.wall.Seconds())
-	m.add("other-cores", d.otherCores())
+	m.add("deliveries/s", total/d.Wall.Seconds())
+	m.add("server-ns/delivery", float64(d.Server.Nanoseconds())/total)
+	m.add("client-ns/delivery", float64(d.Client.Nanoseconds())/total)
+	m.add("server-runq-ms/s", d.RunQ.Seconds()*1e3/d.Wall.Seconds())
+	m.add("other-cores", d.OtherCores())
 	return m
 }

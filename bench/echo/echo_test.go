@@ -1,7 +1,6 @@
 package echobench
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -10,13 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockspec/sockspec/bench/internal/benchproc"
 )
 
 // runLimit bounds one timed run, whatever b.N is: a server that stalls fails the benchmark
@@ -117,43 +116,14 @@ func build(tb testing.TB, argv ...string) {
 	}
 }
 
-// launch starts argv in its own process group, waits (at most 10 s) for its "listening on
-// ADDR" line, and stops the whole group when tb ends.
+// launch starts argv in its own process group and waits for its "listening on ADDR" line.
 func launch(tb testing.TB, name string, argv ...string) *server {
 	tb.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &firstLine{ready: make(chan struct{})}
-	errs := &tailBuffer{max: 4 << 10}
-	cmd.Stdout, cmd.Stderr = out, errs
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	stop := func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	}
-	tb.Cleanup(stop)
-	select {
-	case <-out.ready:
-	case <-exited:
-		tb.Fatalf("%s exited during start-up: %v\nstderr: %s", name, cmd.ProcessState, errs)
-	case <-time.After(10 * time.Second):
-		tb.Fatalf("%s did not print its address within 10 s\nstderr: %s", name, errs)
-	}
-	addr, ok := strings.CutPrefix(out.line(), "listening on ")
-	if !ok {
-		tb.Fatalf("%s: want %q, got %q", name, "listening on ADDR", out.line())
-	}
-	return &server{name: name, addr: addr, pid: cmd.Process.Pid}
+	p := benchproc.Launch(tb, name, nil, argv...)
+	return &server{name: p.Name, addr: p.Addr, pid: p.PID}
 }
+
+var sample = benchproc.Sample
 
 // requestResponse runs b.N closed-loop request/response exchanges of size bytes, shared out
 // over conns connections.
@@ -206,12 +176,12 @@ func requestResponse(b *testing.B, sv *server, conns, size int) {
 	if err := firstErr.Load(); err != nil {
 		b.Fatalf("%s: %v", sv.name, err)
 	}
-	d := after.since(before)
+	d := after.Since(before)
 	n := float64(b.N)
-	b.ReportMetric(n/d.wall.Seconds(), "req/s")
-	b.ReportMetric(d.server.Seconds()*1e6/n, "server-µs/req")
-	b.ReportMetric(d.client.Seconds()*1e6/n, "client-µs/req")
-	b.ReportMetric(d.otherCores(), "other-cores")
+	b.ReportMetric(n/d.Wall.Seconds(), "req/s")
+	b.ReportMetric(d.Server.Seconds()*1e6/n, "server-µs/req")
+	b.ReportMetric(d.Client.Seconds()*1e6/n, "client-µs/req")
+	b.ReportMetric(d.OtherCores(), "other-cores")
 }
 
 // stream writes b.N chunks on one connection while reading the echo concurrently, then
@@ -261,138 +231,9 @@ func stream(b *testing.B, sv *server, chunk int) {
 	if want := int64(b.N) * int64(chunk); got != want {
 		b.Fatalf("%s: echoed %d bytes, want %d", sv.name, got, want)
 	}
-	d := after.since(before)
+	d := after.Since(before)
 	mb := float64(got) / 1e6
-	b.ReportMetric(d.server.Seconds()*1e6/mb, "server-µs/MB")
-	b.ReportMetric(d.client.Seconds()*1e6/mb, "client-µs/MB")
-	b.ReportMetric(d.otherCores(), "other-cores")
-}
-
-// cpuSample is a moment's CPU accounting: the server's, this process's (the load
-// generator), and the whole machine's busy time.
-type cpuSample struct {
-	at                   time.Time
-	server, client, busy time.Duration
-}
-
-type cpuDelta struct {
-	wall, server, client, busy time.Duration
-}
-
-// clockTick is USER_HZ, the unit of /proc's CPU times: 100 on every Linux ABI Go supports.
-const clockTick = 10 * time.Millisecond
-
-func sample(pid int) cpuSample {
-	s := cpuSample{at: time.Now(), server: procCPU(pid), busy: machineBusy()}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		s.client = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	return s
-}
-
-func (s cpuSample) since(t cpuSample) cpuDelta {
-	return cpuDelta{wall: s.at.Sub(t.at), server: s.server - t.server, client: s.client - t.client, busy: s.busy - t.busy}
-}
-
-// otherCores is the CPU used meanwhile by everything but the server and the load generator,
-// in cores (other helpers share this machine).
-func (d cpuDelta) otherCores() float64 {
-	return max(0, (d.busy-d.server-d.client).Seconds()/d.wall.Seconds())
-}
-
-// procCPU is a process's utime+stime, all threads, from /proc/PID/stat.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces: fields are counted after its closing parenthesis.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 { // f[0] is field 3 (state); utime and stime are fields 14 and 15
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * clockTick
-}
-
-// machineBusy is the time all CPUs spent not idle, from the first line of /proc/stat.
-func machineBusy() time.Duration {
-	fh, err := os.Open("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	defer fh.Close()
-	line, _ := bufio.NewReader(fh).ReadString('\n')
-	f := strings.Fields(line)
-	if len(f) < 5 || f[0] != "cpu" {
-		return 0
-	}
-	var busy int64
-	for i, v := range f[1:] {
-		n, _ := strconv.ParseInt(v, 10, 64)
-		if i == 3 || i == 4 || i >= 7 { // idle, iowait; steal, guest and guest_nice are not ours
-			continue
-		}
-		busy += n
-	}
-	return time.Duration(busy) * clockTick
-}
-
-// firstLine keeps a process's first stdout line and discards the rest.
-type firstLine struct {
-	mu    sync.Mutex
-	buf   []byte
-	done  bool
-	ready chan struct{}
-}
-
-func (w *firstLine) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.done {
-		return len(p), nil
-	}
-	if i := bytes.IndexByte(p, '\n'); i >= 0 {
-		w.buf = append(w.buf, p[:i]...)
-		w.done = true
-		close(w.ready)
-	} else if len(w.buf) < 1024 {
-		w.buf = append(w.buf, p...)
-	}
-	return len(p), nil
-}
-
-func (w *firstLine) line() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (w *tailBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	if len(w.buf) > w.max {
-		w.buf = append(w.buf[:0], w.buf[len(w.buf)-w.max:]...)
-	}
-	return len(p), nil
-}
-
-func (w *tailBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
+	b.ReportMetric(d.Server.Seconds()*1e6/mb, "server-µs/MB")
+	b.ReportMetric(d.Client.Seconds()*1e6/mb, "client-µs/MB")
+	b.ReportMetric(d.OtherCores(), "other-cores")
 }
