@@ -27,6 +27,9 @@ var ChatBugs = map[string]string{
 	"crashes-bad-input":  "stops serving altogether on bytes that are not UTF-8",
 	"wrong-welcome":      "sends a welcome that differs from the profile's",
 	"forgets-departed":   "closes a departed client but keeps it in the list; a failed send then ends the sender's session",
+	"wrong-format":       "relays \"[ip] msg\" instead of the profile's \"<ip> msg\"",
+	"drops-small-reads":  "ignores reads shorter than 4 bytes, taking them for noise",
+	"truncates":          "relays at most the first 1024 bytes of each read",
 }
 
 // Chat is a C199-style chat server (raw framing, relay "<{ip}> {msg}", the seed's welcome)
@@ -135,6 +138,12 @@ func (s *Chat) handle(ctx context.Context, c *chatClient, stop context.CancelFun
 			return
 		}
 		msg := append([]byte(nil), buf[:n]...)
+		switch {
+		case s.Bug == "drops-small-reads" && n < 4:
+			continue // the bug: one recv() is taken for one message
+		case s.Bug == "truncates" && n > 1024:
+			msg = msg[:1024] // the bug: the rest of the read is lost
+		}
 		if !utf8.Valid(msg) {
 			switch s.Bug {
 			case "drops-non-utf8":
@@ -177,6 +186,9 @@ func (s *Chat) remove(c *chatClient) {
 // broadcast relays msg to the others and reports whether every write succeeded.
 func (s *Chat) broadcast(from *chatClient, ip string, msg []byte) bool {
 	relay := append([]byte("<"+ip+"> "), msg...)
+	if s.Bug == "wrong-format" {
+		relay = append([]byte("["+ip+"] "), msg...)
+	}
 	if s.Bug == "loses-concurrent" {
 		if !s.mu.TryLock() {
 			return true // the bug: a concurrent broadcast loses this message
