@@ -15,11 +15,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net"
-	"os"
 	"time"
 
 	"github.com/sockspec/sockspec/servers/kit"
@@ -173,7 +171,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 			ferr := dec.Feed(buf[:n], emit)
 			if len(out) > 0 {
 				if err := kit.WriteAll(conn, out, s.cfg.Idle); err != nil {
-					s.ended(remote, blocks, dec.Pending(), fmt.Errorf("write: %w", err))
+					kit.LogEnd(s.log, remote, "blocks", blocks, dec.Pending(), s.cfg.Idle, fmt.Errorf("write: %w", err))
 					return
 				}
 				if cap(out) > bigBuffer {
@@ -197,25 +195,8 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 			}
 		}
 		if rerr != nil {
-			s.ended(remote, blocks, dec.Pending(), rerr)
+			kit.LogEnd(s.log, remote, "blocks", blocks, dec.Pending(), s.cfg.Idle, rerr)
 			return
 		}
-	}
-}
-
-// ended logs why a connection ended without a refusal.
-func (s *Server) ended(remote string, blocks, pending int, err error) {
-	switch {
-	case errors.Is(err, io.EOF) && pending == 0:
-		s.log.Debug("client closed", "remote", remote, "blocks", blocks)
-	case errors.Is(err, io.EOF):
-		s.log.Debug("client closed in the middle of a block", "remote", remote,
-			"blocks", blocks, "pending_bytes", pending)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		s.log.Info("idle timeout: closing", "remote", remote, "idle", s.cfg.Idle.String(), "blocks", blocks)
-	case errors.Is(err, net.ErrClosed):
-		s.log.Debug("closed by shutdown", "remote", remote, "blocks", blocks)
-	default:
-		s.log.Debug("connection lost", "remote", remote, "blocks", blocks, "err", err)
 	}
 }

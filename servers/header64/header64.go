@@ -18,10 +18,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 	"unicode/utf8"
 
@@ -199,7 +197,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 			ferr := dec.Feed(buf[:n], emit)
 			if len(out) > 0 {
 				if err := kit.WriteAll(conn, out, s.cfg.Idle); err != nil {
-					s.ended(remote, messages, dec.Pending(), fmt.Errorf("write: %w", err))
+					kit.LogEnd(s.log, remote, "messages", messages, dec.Pending(), s.cfg.Idle, fmt.Errorf("write: %w", err))
 					return
 				}
 				if cap(out) > bigBuffer {
@@ -224,25 +222,8 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 			}
 		}
 		if rerr != nil {
-			s.ended(remote, messages, dec.Pending(), rerr)
+			kit.LogEnd(s.log, remote, "messages", messages, dec.Pending(), s.cfg.Idle, rerr)
 			return
 		}
-	}
-}
-
-// ended logs why a connection ended without the token or a refusal.
-func (s *Server) ended(remote string, messages, pending int, err error) {
-	switch {
-	case errors.Is(err, io.EOF) && pending == 0:
-		s.log.Debug("client closed without the token", "remote", remote, "messages", messages)
-	case errors.Is(err, io.EOF):
-		s.log.Debug("client closed in the middle of a message", "remote", remote,
-			"messages", messages, "pending_bytes", pending)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		s.log.Info("idle timeout: closing", "remote", remote, "idle", s.cfg.Idle.String(), "messages", messages)
-	case errors.Is(err, net.ErrClosed):
-		s.log.Debug("closed by shutdown", "remote", remote, "messages", messages)
-	default:
-		s.log.Debug("connection lost", "remote", remote, "messages", messages, "err", err)
 	}
 }

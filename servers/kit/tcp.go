@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,4 +179,22 @@ func WriteAll(conn net.Conn, b []byte, timeout time.Duration) error {
 	}
 	_, err := conn.Write(b)
 	return err
+}
+
+// LogEnd logs why a connection of a framed protocol ended without a refusal: the client closed
+// (between messages or in the middle of one), the idle timeout, shutdown, or a lost connection.
+// unit names the protocol's messages ("blocks", "messages"); count is how many were served.
+func LogEnd(log *slog.Logger, remote, unit string, count, pending int, idle time.Duration, err error) {
+	switch {
+	case errors.Is(err, io.EOF) && pending == 0:
+		log.Debug("client closed", "remote", remote, unit, count)
+	case errors.Is(err, io.EOF):
+		log.Debug("client closed in the middle of a message", "remote", remote, unit, count, "pending_bytes", pending)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		log.Info("idle timeout: closing", "remote", remote, "idle", idle.String(), unit, count)
+	case errors.Is(err, net.ErrClosed):
+		log.Debug("closed by shutdown", "remote", remote, unit, count)
+	default:
+		log.Debug("connection lost", "remote", remote, unit, count, "err", err)
+	}
 }
