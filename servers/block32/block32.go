@@ -58,13 +58,7 @@ var Protocol = kit.Protocol{
 	Port:    DefaultPort,
 	Summary: "blocks framed by a 4-byte big-endian length; the reply block is the request upper-cased (seed 004)",
 	Knobs:   knobs,
-	New: func(k map[string]string, log *slog.Logger) (kit.Server, error) {
-		cfg, err := ParseConfig(k)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, log), nil
-	},
+	New:     kit.Constructor(ParseConfig, New),
 }
 
 // Config holds the knobs as typed values.

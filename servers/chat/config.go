@@ -5,7 +5,6 @@ package chat
 
 import (
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/sockspec/sockspec/servers/kit"
@@ -104,13 +103,7 @@ var Protocol = kit.Protocol{
 	Port:    8000,
 	Summary: "broadcast chat room (seed 000, C199): relays each message to every other client",
 	Knobs:   knobs,
-	New: func(k map[string]string, log *slog.Logger) (kit.Server, error) {
-		cfg, err := ParseConfig(k)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, log), nil
-	},
+	New:     kit.Constructor(ParseConfig, New),
 }
 
 // ParseConfig reads knob values; missing knobs take the seed's defaults.

@@ -66,13 +66,7 @@ var Protocol = kit.Protocol{
 	Port:    8085,
 	Summary: "date and time service: Date, Time or Date and Time in, the server's local time out",
 	Knobs:   knobs,
-	New: func(k map[string]string, log *slog.Logger) (kit.Server, error) {
-		cfg, err := ParseConfig(k)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, log), nil
-	},
+	New:     kit.Constructor(ParseConfig, New),
 }
 
 // ParseConfig reads knob values; missing knobs take the defaults. An unknown knob name is an

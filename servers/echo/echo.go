@@ -61,13 +61,7 @@ var Protocol = kit.Protocol{
 	Port:    DefaultPort,
 	Summary: "TCP echo: every byte received is sent back unchanged, in order (seed 003)",
 	Knobs:   knobs,
-	New: func(k map[string]string, log *slog.Logger) (kit.Server, error) {
-		cfg, err := ParseConfig(k)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, log), nil
-	},
+	New:     kit.Constructor(ParseConfig, New),
 }
 
 // Config holds the knobs as typed values.

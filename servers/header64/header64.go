@@ -67,13 +67,7 @@ var Protocol = kit.Protocol{
 	Port:    DefaultPort,
 	Summary: "messages framed by a 64-byte ASCII length header; !DISCONNECT ends the session (seed 001)",
 	Knobs:   knobs,
-	New: func(k map[string]string, log *slog.Logger) (kit.Server, error) {
-		cfg, err := ParseConfig(k)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, log), nil
-	},
+	New:     kit.Constructor(ParseConfig, New),
 }
 
 // Config holds the knobs as typed values.

@@ -70,13 +70,7 @@ var Protocol = kit.Protocol{
 	Port:    8080,
 	Summary: "HTTP time page: GET any path, get \"Hello From Server at\" and the local time",
 	Knobs:   knobs,
-	New: func(k map[string]string, log *slog.Logger) (kit.Server, error) {
-		cfg, err := ParseConfig(k)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, log), nil
-	},
+	New:     kit.Constructor(ParseConfig, New),
 }
 
 // ParseConfig reads knob values; missing knobs take the defaults. An unknown knob name is an

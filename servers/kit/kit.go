@@ -86,3 +86,14 @@ type KnobError struct {
 func (e *KnobError) Error() string {
 	return fmt.Sprintf("knob %s=%q: want %s", e.Knob, e.Value, e.Want)
 }
+
+// Constructor makes a Protocol's New from a package's ParseConfig and New.
+func Constructor[C any, S Server](parse func(map[string]string) (C, error), build func(C, *slog.Logger) S) func(map[string]string, *slog.Logger) (Server, error) {
+	return func(knobs map[string]string, log *slog.Logger) (Server, error) {
+		cfg, err := parse(knobs)
+		if err != nil {
+			return nil, err
+		}
+		return build(cfg, log), nil
+	}
+}

@@ -9,7 +9,6 @@ package lookup
 
 import (
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -62,13 +61,7 @@ var Protocol = kit.Protocol{
 	Port:    8084,
 	Summary: "address book: a name in, that person's office out",
 	Knobs:   knobs,
-	New: func(k map[string]string, log *slog.Logger) (kit.Server, error) {
-		cfg, err := ParseConfig(k)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, log), nil
-	},
+	New:     kit.Constructor(ParseConfig, New),
 }
 
 // ParseConfig reads knob values; missing knobs take the seed's defaults. An unknown knob name

@@ -64,13 +64,7 @@ var Protocol = kit.Protocol{
 	Port:    DefaultPort,
 	Summary: "TCP upper-casing: each chunk is answered upper-cased; sequential, pool or per-connection models (seed 004)",
 	Knobs:   knobs,
-	New: func(k map[string]string, log *slog.Logger) (kit.Server, error) {
-		cfg, err := ParseConfig(k)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, log), nil
-	},
+	New:     kit.Constructor(ParseConfig, New),
 }
 
 // Config holds the knobs as typed values.
