@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sockspec/sockspec/servers/internal/servertest"
 	"github.com/sockspec/sockspec/servers/kit"
 	"github.com/sockspec/sockspec/wire"
 )
@@ -26,53 +27,17 @@ const ioTimeout = 2 * time.Second
 // The exercise's own example: 2019-02-19 15:50:44.720747.
 var fixed = time.Date(2019, 2, 19, 15, 50, 44, 720747000, time.Local)
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type running struct {
 	addr string
-	logs *logBuffer
+	logs *servertest.LogBuffer
 }
 
 // start serves cfg on 127.0.0.1:0 until the test ends, checking that Serve returns nil
 // within 2 s of the cancel.
 func start(t *testing.T, cfg Config) running {
 	t.Helper()
-	logs := &logBuffer{}
-	srv := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, kit.Listener{Stream: ln}) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve returned %v after cancel, want nil", err)
-			}
-		case <-time.After(2 * time.Second):
-			t.Errorf("Serve still running 2 s after cancel")
-		}
-	})
-	return running{addr: ln.Addr().String(), logs: logs}
+	s := servertest.Serve(t, func(log *slog.Logger) kit.Server { return New(cfg, log) })
+	return running{addr: s.Addr, logs: s.Logs}
 }
 
 func fixedClock(cfg Config) Config {

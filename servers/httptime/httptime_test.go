@@ -2,7 +2,6 @@ package httptime
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sockspec/sockspec/servers/internal/servertest"
 	"github.com/sockspec/sockspec/servers/kit"
 	"github.com/sockspec/sockspec/wire"
 )
@@ -31,17 +31,6 @@ var fixed = time.Date(2019, 2, 19, 15, 50, 44, 720747000, time.Local)
 
 const fixedBody = "Hello From Server at 2019-02-19 15:50:44.720747"
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
 // start serves cfg (with the fixed clock unless cfg.Now is set) on 127.0.0.1:0 until the
 // test ends, checking that Serve returns nil within 2 s of the cancel.
 func start(t *testing.T, cfg Config) string {
@@ -49,26 +38,7 @@ func start(t *testing.T, cfg Config) string {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return fixed }
 	}
-	srv := New(cfg, slog.New(slog.NewTextHandler(&logBuffer{}, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, kit.Listener{Stream: ln}) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve returned %v after cancel, want nil", err)
-			}
-		case <-time.After(2 * time.Second):
-			t.Errorf("Serve still running 2 s after cancel")
-		}
-	})
-	return ln.Addr().String()
+	return servertest.Serve(t, func(log *slog.Logger) kit.Server { return New(cfg, log) }).Addr
 }
 
 // conn is a raw client connection with a reader for responses.

@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/sockspec/sockspec/servers/internal/servertest"
 	"github.com/sockspec/sockspec/servers/kit"
 	"github.com/sockspec/sockspec/wire"
 )
@@ -25,26 +25,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const ioTimeout = 2 * time.Second
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type running struct {
 	addr string
-	logs *logBuffer
+	logs *servertest.LogBuffer
 }
 
 // start serves knobs on 127.0.0.1:0 and stops the server when the test ends, checking that
@@ -55,27 +38,8 @@ func start(t *testing.T, knobs map[string]string) running {
 	if err != nil {
 		t.Fatalf("ParseConfig(%v): %v", knobs, err)
 	}
-	logs := &logBuffer{}
-	srv := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, kit.Listener{Stream: ln}) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve returned %v after cancel, want nil", err)
-			}
-		case <-time.After(2 * time.Second):
-			t.Errorf("Serve still running 2 s after cancel")
-		}
-	})
-	return running{addr: ln.Addr().String(), logs: logs}
+	s := servertest.Serve(t, func(log *slog.Logger) kit.Server { return New(cfg, log) })
+	return running{addr: s.Addr, logs: s.Logs}
 }
 
 func dial(t *testing.T, addr string) *net.TCPConn {

@@ -37,6 +37,13 @@ type Server struct {
 func Start(t testing.TB, newServer func(log *slog.Logger) kit.Server) *Server {
 	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // registered first: runs last
+	return Serve(t, newServer)
+}
+
+// Serve is Start without the per-test leak check, for packages that check leaks once in
+// TestMain (goleak.VerifyTestMain) or start several servers in one test.
+func Serve(t testing.TB, newServer func(log *slog.Logger) kit.Server) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
