@@ -21,13 +21,12 @@ import (
 	"net"
 	"net/http"
 	"regexp"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sockspec/sockspec/fuzz/internal/fuzznet"
 
 	"github.com/sockspec/sockspec/servers/httptime"
 	"github.com/sockspec/sockspec/servers/kit"
@@ -47,7 +46,6 @@ var (
 	startOnce sync.Once
 	addr      string
 	startErr  error
-	sessions  atomic.Int64
 )
 
 func start() {
@@ -234,49 +232,15 @@ func checkResponse(r request, resp *http.Response, body []byte, sent, got time.T
 	return nil
 }
 
-var nextSource atomic.Uint32
+var dialer = fuzznet.Dialer{Net: 3, Timeout: replyWait}
 
-// dial spreads connections over loopback source addresses so that TIME_WAIT never exhausts
-// the ports of one.
-func dial() (*net.TCPConn, error) {
-	n := nextSource.Add(1)
-	d := net.Dialer{Timeout: replyWait, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 3, byte(n/250%250), byte(2+n%250))}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
-}
+func dial() (*net.TCPConn, error) { return dialer.Dial(addr) }
 
-// send writes stream in segments whose lengths the cuts choose (1..32 bytes, at most 64
-// segments, the rest in one write). Write errors are the server's refusal: ignored.
-func send(c *net.TCPConn, stream, cuts []byte) {
-	c.SetWriteDeadline(time.Now().Add(replyWait))
-	for i := 0; len(stream) > 0; i++ {
-		n := len(stream)
-		if len(cuts) > 0 && i < 64 {
-			n = min(n, 1+int(cuts[i%len(cuts)]%32))
-		}
-		if _, err := c.Write(stream[:n]); err != nil {
-			return
-		}
-		stream = stream[n:]
-	}
-}
+func send(c *net.TCPConn, stream, cuts []byte) { fuzznet.Send(c, stream, cuts, replyWait) }
 
-func checkHeap(t *testing.T) {
-	if sessions.Add(1)%checkMemory != 0 {
-		return
-	}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() == metrics.KindUint64 && s[0].Value.Uint64() > heapLimit {
-		t.Fatalf("heap holds %d bytes, over the %d limit", s[0].Value.Uint64(), heapLimit)
-	}
-	if n := runtime.NumGoroutine(); n > 2000 {
-		t.Fatalf("%d goroutines: connections are not being released", n)
-	}
-}
+var heap = fuzznet.HeapCheck{Every: checkMemory, Limit: heapLimit}
+
+func checkHeap(t *testing.T) { heap.Check(t) }
 
 // FuzzHttptime: mode chooses the ending (half-close, close, reset); cuts the segment lengths;
 // script the requests (see build).

@@ -12,12 +12,11 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
-	"runtime/metrics"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sockspec/sockspec/fuzz/internal/fuzznet"
 
 	"github.com/sockspec/sockspec/servers/kit"
 	"github.com/sockspec/sockspec/servers/lookup"
@@ -39,7 +38,6 @@ var (
 	startOnce sync.Once
 	addrs     [2]string // [0]: per_connection=many, [1]: one
 	startErr  error
-	sessions  atomic.Int64
 )
 
 // start runs a reference server per mode for the life of the fuzz process. The settle time is
@@ -95,35 +93,11 @@ func model(stream []byte, one bool) (want []byte, prefixOnly bool) {
 	}
 }
 
-// sourceIP spreads connections over loopback addresses so that TIME_WAIT never exhausts the
-// ports of one.
-var nextSource atomic.Uint32
+var dialer = fuzznet.Dialer{Net: 1, Timeout: replyWait}
 
-func dial(addr string) (*net.TCPConn, error) {
-	n := nextSource.Add(1)
-	d := net.Dialer{Timeout: replyWait, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 1, byte(n/250%250), byte(2+n%250))}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
-}
+func dial(addr string) (*net.TCPConn, error) { return dialer.Dial(addr) }
 
-// send writes stream in segments whose lengths the cuts choose (1..32 bytes, at most 64
-// segments, the rest in one write). Write errors are the server's refusal: ignored.
-func send(c *net.TCPConn, stream, cuts []byte) {
-	c.SetWriteDeadline(time.Now().Add(replyWait))
-	for i := 0; len(stream) > 0; i++ {
-		n := len(stream)
-		if len(cuts) > 0 && i < 64 {
-			n = min(n, 1+int(cuts[i%len(cuts)]%32))
-		}
-		if _, err := c.Write(stream[:n]); err != nil {
-			return
-		}
-		stream = stream[n:]
-	}
-}
+func send(c *net.TCPConn, stream, cuts []byte) { fuzznet.Send(c, stream, cuts, replyWait) }
 
 // readAll reads until EOF or replyWait, at most 64 KiB.
 func readAll(c *net.TCPConn) ([]byte, error) {
@@ -131,19 +105,9 @@ func readAll(c *net.TCPConn) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(c, 64<<10))
 }
 
-func checkHeap(t *testing.T) {
-	if sessions.Add(1)%checkMemory != 0 {
-		return
-	}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() == metrics.KindUint64 && s[0].Value.Uint64() > heapLimit {
-		t.Fatalf("heap holds %d bytes, over the %d limit", s[0].Value.Uint64(), heapLimit)
-	}
-	if n := runtime.NumGoroutine(); n > 2000 {
-		t.Fatalf("%d goroutines: connections are not being released", n)
-	}
-}
+var heap = fuzznet.HeapCheck{Every: checkMemory, Limit: heapLimit}
+
+func checkHeap(t *testing.T) { heap.Check(t) }
 
 // FuzzLookup: mode bit 0 chooses per_connection (many, one); bits 1-2 the ending (half-close,
 // close, reset); cuts the segment lengths; stream the bytes.
