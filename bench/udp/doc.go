@@ -12,6 +12,9 @@
 // generator's and the rest of the machine's CPU use: the machine is shared, and both sides
 // compete for two cores, so CPU per reply is the figure to compare.
 //
+// BenchmarkUDPUpperVsC alternates eight 1 s runs of the C peer and of the Go server and
+// reports the medians of the per-pair ratios go/C: the fair comparison on a shared machine.
+//
 // BenchmarkUDPUpperBatchVsPlain alternates short runs of the batched reader and the
 // one-datagram reader, and reports the median ratios between them: the evidence for the
 // batch knob's default.

@@ -2,12 +2,9 @@ package udp
 
 import (
 	"encoding/binary"
-	"errors"
 	"net"
 	"net/netip"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,18 +33,31 @@ func enablePktinfo(uc *net.UDPConn, v4 bool) error {
 // oobSize holds either packet-info control message.
 var oobSize = unix.CmsgSpace(unix.SizeofInet6Pktinfo) + unix.CmsgSpace(unix.SizeofInet4Pktinfo)
 
-// sysConn returns the constructor of each reader's conn: batched (recvmmsg/sendmmsg) when
-// batch > 1, else one datagram per system call.
-func sysConn(uc *net.UDPConn, v4, pktinfo bool, batch, maxDatagram int) func() (datagramConn, []datagram) {
-	return func() (datagramConn, []datagram) {
-		switch {
-		case batch > 1:
-			return newMmsgConn(uc, v4, pktinfo, batch, maxDatagram)
-		case pktinfo:
-			return &pktinfoConn{uc: uc, oob: make([]byte, oobSize), ctl: controlCache{v4: v4}}, oneSlot()
-		default:
-			return plainConn{uc}, oneSlot()
+// sysReaders reads in batches (recvmmsg/sendmmsg) when batch > 1, else one datagram per
+// system call.
+func sysReaders(uc *net.UDPConn, v4, pktinfo bool, batch, maxDatagram int) (readers, error) {
+	switch {
+	case batch > 1:
+		stop, err := newRawStop(uc)
+		if err != nil {
+			return readers{}, err
 		}
+		return readers{
+			newReader: func() (datagramConn, []datagram, error) {
+				return newRawConn(uc, stop, v4, pktinfo, batch, maxDatagram)
+			},
+			wake:    stop.wake,
+			release: stop.release,
+		}, nil
+	case pktinfo:
+		return readers{
+			newReader: func() (datagramConn, []datagram, error) {
+				return &pktinfoConn{uc: uc, oob: make([]byte, oobSize), ctl: controlCache{v4: v4}}, oneSlot(), nil
+			},
+			wake: func() {}, release: func() {},
+		}, nil
+	default:
+		return oneAtATime(plainConn{uc}), nil
 	}
 }
 
@@ -68,6 +78,8 @@ func (c *pktinfoConn) recv(ds []datagram) (int, error) {
 	return 1, nil
 }
 
+func (*pktinfoConn) close() {}
+
 func (c *pktinfoConn) send(ds []datagram) (int, error) {
 	for i := range ds {
 		if _, _, err := c.uc.WriteMsgUDPAddrPort(ds[i].reply, c.ctl.control(ds[i].from), ds[i].from.addr); err != nil {
@@ -75,80 +87,6 @@ func (c *pktinfoConn) send(ds []datagram) (int, error) {
 		}
 	}
 	return len(ds), nil
-}
-
-// batchIO is what ipv4.PacketConn and ipv6.PacketConn share: recvmmsg and sendmmsg.
-type batchIO interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-}
-
-// mmsgConn reads and answers up to len(rs) datagrams per system call.
-type mmsgConn struct {
-	io      batchIO
-	pktinfo bool
-	rs, ws  []ipv4.Message
-	ctl     controlCache
-}
-
-// newMmsgConn gives each slot a buffer of maxDatagram bytes: reading with MSG_TRUNC makes the
-// kernel report an over-long datagram's full length although only maxDatagram bytes are kept.
-func newMmsgConn(uc *net.UDPConn, v4, pktinfo bool, batch, maxDatagram int) (datagramConn, []datagram) {
-	c := &mmsgConn{pktinfo: pktinfo, rs: make([]ipv4.Message, batch), ws: make([]ipv4.Message, batch), ctl: controlCache{v4: v4}}
-	if v4 {
-		c.io = ipv4.NewPacketConn(uc)
-	} else {
-		c.io = ipv6.NewPacketConn(uc)
-	}
-	ds := make([]datagram, batch)
-	for i := range ds {
-		ds[i].buf = make([]byte, maxDatagram)
-		c.rs[i].Buffers = [][]byte{ds[i].buf}
-		if pktinfo {
-			c.rs[i].OOB = make([]byte, oobSize)
-		}
-		c.ws[i].Buffers = make([][]byte, 1)
-	}
-	return c, ds
-}
-
-func (c *mmsgConn) recv(ds []datagram) (int, error) {
-	k, err := c.io.ReadBatch(c.rs[:len(ds)], unix.MSG_TRUNC)
-	if err != nil {
-		return 0, err
-	}
-	for i := range k {
-		m := &c.rs[i]
-		ds[i].n, ds[i].from = m.N, peer{gen: m.Addr}
-		if c.pktinfo {
-			ds[i].from.local, ds[i].from.ifidx = parsePktinfo(m.OOB[:m.NN])
-		}
-	}
-	return k, nil
-}
-
-func (c *mmsgConn) send(ds []datagram) (int, error) {
-	ws := c.ws[:len(ds)]
-	for i := range ds {
-		ws[i].Buffers[0] = ds[i].reply
-		ws[i].Addr = ds[i].from.gen
-		if c.pktinfo {
-			ws[i].OOB = c.ctl.control(ds[i].from)
-		}
-	}
-	sent := 0
-	for sent < len(ws) {
-		// sendmmsg stops at the first failure; an error means nothing more was sent.
-		m, err := c.io.WriteBatch(ws[sent:], 0)
-		if err != nil {
-			return sent, err
-		}
-		if m == 0 {
-			return sent, errors.New("sendmmsg sent nothing")
-		}
-		sent += m
-	}
-	return sent, nil
 }
 
 // parsePktinfo returns the destination address and interface from IP_PKTINFO or IPV6_PKTINFO.
