@@ -1,6 +1,8 @@
 // Package chatbench measures the reference chat server (servers/chat) run as a separate process
 // (cmd/chatserver), with the load generator in the test process, so that the server's CPU time
-// can be read from /proc/PID/stat apart from the load generator's.
+// can be read from /proc/PID/stat apart from the load generator's. Beside it runs a yardstick
+// under the same load: cchat/chat.c, a single-threaded C epoll relay that writes each line to
+// every other client from the reading thread (built with gcc when gcc is there).
 //
 // BenchmarkLatency is the relay latency target of issue 2: 100 clients each sending 10
 // messages/s; BenchmarkBroadcast is the throughput of 10 clients all sending at once. Each run

@@ -23,8 +23,9 @@ type serverSpec struct {
 	argv []string
 }
 
-// servers builds cmd/chatserver from this tree ("go-chat") and adds those of CHATBENCH_SERVERS,
-// keeping only those CHATBENCH_ONLY names when it is set.
+// servers builds cmd/chatserver from this tree ("go-chat") and the C yardstick cchat/chat.c
+// ("c-epoll", when gcc is there), adds those of CHATBENCH_SERVERS, and keeps only those
+// CHATBENCH_ONLY names when it is set.
 func servers(tb testing.TB) []serverSpec {
 	tb.Helper()
 	goTool, err := exec.LookPath("go")
@@ -39,6 +40,13 @@ func servers(tb testing.TB) []serverSpec {
 		tb.Fatalf("go build ./cmd/chatserver: %v\n%s", err, out)
 	}
 	specs := []serverSpec{{name: "go-chat", argv: []string{bin}}}
+	if gcc, err := exec.LookPath("gcc"); err == nil {
+		cbin := filepath.Join(filepath.Dir(bin), "cchat")
+		if out, err := exec.Command(gcc, "-O2", "-Wall", "-o", cbin, filepath.Join("cchat", "chat.c")).CombinedOutput(); err != nil {
+			tb.Fatalf("gcc cchat/chat.c: %v\n%s", err, out)
+		}
+		specs = append(specs, serverSpec{name: "c-epoll", argv: []string{cbin}})
+	}
 	for _, entry := range strings.Split(os.Getenv("CHATBENCH_SERVERS"), ";") {
 		entry = strings.TrimSpace(entry)
 		if entry == "" {
