@@ -5,11 +5,15 @@ package chatbench
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,21 +29,40 @@ const ioTimeout = 5 * time.Second
 // lines is the framing every benchmark uses: one message per line.
 var lines = []string{"-set", "framing=lines"}
 
-// BenchmarkLatency is the relay latency of 100 clients each sending 10 lines/s (senders' phases
-// spread over the period) for CHATBENCH_RUN after a 1 s warm-up whose relays are not counted.
-// Each line carries its send time; each receiver measures the relay latency. Metrics per run:
-// percentiles over all deliveries (µs), p50/p99 of each message's last delivery (the fan-out's
-// end), server and load-generator CPU per message sent, the server's run-queue wait (ms per s:
-// time its threads were runnable but had no CPU) and the other load on the machine (cores).
+// BenchmarkLatency is the relay latency target of issue 2: 100 clients each sending 10 lines/s
+// (senders' phases spread over the period) for CHATBENCH_RUN after a 1 s warm-up whose relays
+// are not counted, driven by the lean load generator cload/load.c (one C thread over epoll, a
+// process of its own). Each line carries its send time; each relay read is timed. Metrics per
+// run: percentiles over all deliveries (µs), p50/p99 of each line's last delivery (the
+// fan-out's end), server and load-generator CPU per line sent, the server's run-queue wait
+// (ms per s: time its threads were runnable but had no CPU) and the other load (cores).
 func BenchmarkLatency(b *testing.B) {
 	specs := servers(b)
+	loadBin := buildC(b, filepath.Join("cload", "load.c"))
+	if loadBin == "" {
+		b.Skip("gcc not found: cannot build the load generator cload/load.c")
+	}
+	latencyRounds(b, specs, func(b *testing.B, p *proc, run time.Duration) metrics {
+		return leanLatencyRun(b, p, loadBin, run)
+	})
+}
+
+// BenchmarkLatencyGoClients is BenchmarkLatency's load from this process, written as Go chat
+// clients would be: a sender and a receiver goroutine per client. It spends about as much CPU
+// per delivery as the server, so on two cores its figures are the pair's, not the server's.
+func BenchmarkLatencyGoClients(b *testing.B) {
+	latencyRounds(b, servers(b), latencyRun)
+}
+
+// latencyRounds runs one latency run per server per round, each on a fresh server.
+func latencyRounds(b *testing.B, specs []serverSpec, runOne func(*testing.B, *proc, time.Duration) metrics) {
 	run := envDuration("CHATBENCH_RUN", 3*time.Second)
 	results := map[string][]metrics{}
 	for round := range envInt("CHATBENCH_ROUNDS", 1) {
 		for _, s := range roundOrder(specs, round) {
 			b.Run(s.name, func(b *testing.B) {
 				p := launch(b, s, lines...)
-				m := latencyRun(b, p, run)
+				m := runOne(b, p, run)
 				p.stop()
 				m.report(b)
 				results[s.name] = append(results[s.name], m)
@@ -93,6 +116,43 @@ func TestHarness(t *testing.T) {
 			}
 			p.stop()
 		})
+	}
+}
+
+// TestLoadGenerator checks cload/load.c both ways: against the Go server it completes and
+// prints every figure; against a server whose relays lose the line's text (relay={ip}) it
+// fails, naming the relay it could not read.
+func TestLoadGenerator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/chatserver and cload/load.c; skipped with -short")
+	}
+	loadBin := buildC(t, filepath.Join("cload", "load.c"))
+	if loadBin == "" {
+		t.Skip("gcc not found")
+	}
+	goChat := servers(t)[0]
+	loadArgs := func(p *proc) []string {
+		_, port, _ := net.SplitHostPort(p.addr)
+		return []string{port, "4", "20", "0.3", "0.1", strconv.Itoa(len(chat.DefaultWelcome))}
+	}
+
+	p := launch(t, goChat, lines...)
+	out, err := exec.Command(loadBin, loadArgs(p)...).CombinedOutput()
+	p.stop()
+	if err != nil {
+		t.Fatalf("against the reference server: %v\n%s", err, out)
+	}
+	for _, k := range []string{"p50=", "p99=", "last-p99=", "cpu_us="} {
+		if !strings.Contains(string(out), k) {
+			t.Errorf("output has no %s: %q", k, out)
+		}
+	}
+
+	p = launch(t, goChat, append(slices.Clone(lines), "-set", "relay={ip}")...)
+	out, err = exec.Command(loadBin, loadArgs(p)...).CombinedOutput()
+	p.stop()
+	if err == nil || !strings.Contains(string(out), "unexpected relay") {
+		t.Fatalf("against relays without the text: want a failure naming an unexpected relay, got %v: %q", err, out)
 	}
 }
 
@@ -228,6 +288,57 @@ func latencyRun(b *testing.B, p *proc, run time.Duration) metrics {
 	m.add("max-µs", quantile(all, 1))
 	m.add("last-p50-µs", quantile(last, 0.5))
 	m.add("last-p99-µs", quantile(last, 0.99))
+	m.add("server-µs/msg", d.Server.Seconds()*1e6/msgs)
+	m.add("client-µs/msg", d.Client.Seconds()*1e6/msgs)
+	m.add("server-runq-ms/s", d.RunQ.Seconds()*1e3/d.Wall.Seconds())
+	m.add("other-cores", d.OtherCores())
+	return m
+}
+
+// leanLatencyRun drives p with the load generator at loadBin and returns its metrics, in the
+// names and units latencyRun uses.
+func leanLatencyRun(b *testing.B, p *proc, loadBin string, run time.Duration) metrics {
+	const (
+		clients = 100
+		warm    = time.Second
+	)
+	rate := envInt("CHATBENCH_RATE", 10)
+	_, port, err := net.SplitHostPort(p.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), warm+run+20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, loadBin, port, strconv.Itoa(clients), strconv.Itoa(rate),
+		strconv.FormatFloat(run.Seconds(), 'f', -1, 64), strconv.FormatFloat(warm.Seconds(), 'f', -1, 64),
+		strconv.Itoa(len(chat.DefaultWelcome)))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	before := sample(p.pid)
+	out, err := cmd.Output()
+	d := sample(p.pid).Since(before)
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", loadBin, err, stderr.Bytes())
+	}
+	figures := map[string]float64{}
+	for _, kv := range strings.Fields(string(out)) {
+		k, v, _ := strings.Cut(kv, "=")
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			b.Fatalf("%s printed %q", loadBin, out)
+		}
+		figures[k] = f
+	}
+	msgs := float64(clients * int((warm+run)/(time.Second/time.Duration(rate))))
+	d.Client = time.Duration(figures["cpu_us"]) * time.Microsecond // the load generator is the child
+	var m metrics
+	for _, q := range []string{"p50", "p90", "p99", "p99.9", "max", "last-p50", "last-p99"} {
+		v, ok := figures[q]
+		if !ok {
+			b.Fatalf("%s printed no %s: %q", loadBin, q, out)
+		}
+		m.add(q+"-µs", v)
+	}
 	m.add("server-µs/msg", d.Server.Seconds()*1e6/msgs)
 	m.add("client-µs/msg", d.Client.Seconds()*1e6/msgs)
 	m.add("server-runq-ms/s", d.RunQ.Seconds()*1e3/d.Wall.Seconds())

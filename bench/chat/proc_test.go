@@ -40,11 +40,7 @@ func servers(tb testing.TB) []serverSpec {
 		tb.Fatalf("go build ./cmd/chatserver: %v\n%s", err, out)
 	}
 	specs := []serverSpec{{name: "go-chat", argv: []string{bin}}}
-	if gcc, err := exec.LookPath("gcc"); err == nil {
-		cbin := filepath.Join(filepath.Dir(bin), "cchat")
-		if out, err := exec.Command(gcc, "-O2", "-Wall", "-o", cbin, filepath.Join("cchat", "chat.c")).CombinedOutput(); err != nil {
-			tb.Fatalf("gcc cchat/chat.c: %v\n%s", err, out)
-		}
+	if cbin := buildC(tb, filepath.Join("cchat", "chat.c")); cbin != "" {
 		specs = append(specs, serverSpec{name: "c-epoll", argv: []string{cbin}})
 	}
 	for _, entry := range strings.Split(os.Getenv("CHATBENCH_SERVERS"), ";") {
@@ -72,6 +68,21 @@ func servers(tb testing.TB) []serverSpec {
 		}
 	}
 	return specs
+}
+
+// buildC compiles one C program of this directory with gcc into a temporary directory and
+// returns the binary's path, or "" when there is no gcc.
+func buildC(tb testing.TB, src string) string {
+	tb.Helper()
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		return ""
+	}
+	bin := filepath.Join(tb.TempDir(), strings.TrimSuffix(filepath.Base(src), ".c"))
+	if out, err := exec.Command(gcc, "-O2", "-Wall", "-o", bin, src).CombinedOutput(); err != nil {
+		tb.Fatalf("gcc %s: %v\n%s", src, err, out)
+	}
+	return bin
 }
 
 // roundOrder alternates the order of the servers from one round to the next (A B, B A, ...),

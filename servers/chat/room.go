@@ -27,7 +27,8 @@ type room struct {
 // wake-up; relays are shared, read-only byte slices. Tried and measured with bench/chat (server
 // in its own process, medians of alternating runs): non-blocking writes from the sender's
 // goroutine to idle receivers, falling back to the writer when the socket is full, serialise
-// the fan-out on one thread (p99 x1.4); sharing each broadcast's writes between the sender and
+// the fan-out on one thread (p99 x1.4 with Go clients; with the lean C load generator p50
+// x0.63 but p99 x1.8); sharing each broadcast's writes between the sender and
 // GOMAXPROCS helper goroutines wakes 2 goroutines instead of 99 but saved at most 10% of the
 // server's CPU (85% of it is in writev) and did not lower p99; GOMAXPROCS=1 made p99 x1.45.
 type client struct {
