@@ -1,3 +1,5 @@
+//go:build linux
+
 package udpbench
 
 import (
@@ -12,12 +14,12 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockspec/sockspec/bench/internal/benchproc"
 )
 
 const (
@@ -27,7 +29,6 @@ const (
 	runs        = 3                      // the median of these is reported
 	lossTimeout = 100 * time.Millisecond // a reply later than this counts as lost
 	payloadSize = 64
-	userHZ      = 100 // the unit of /proc CPU times on Linux, whatever the kernel's HZ
 )
 
 // BenchmarkUDPUpper measures replies/s and server CPU per reply for the C baseline and the
@@ -97,7 +98,21 @@ func alternate(b *testing.B, pairs int, base, other func() sample) (cpuRatio, ra
 	return cpu[pairs/2], rate[pairs/2]
 }
 
-func buildC(b *testing.B, dir string) string {
+// TestHarness checks the benchmark's plumbing: both servers build, start, answer a short run
+// of the load and stop. (A reply later than 100 ms counts as lost, as UDP allows: a loaded CI
+// machine may lose one, so losses are logged, not failed.)
+func TestHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the benchmark's servers; skipped with -short")
+	}
+	dir := t.TempDir()
+	for _, bin := range []string{buildC(t, dir), buildGo(t, dir)} {
+		s := runOnce(t, 200*time.Millisecond, bin)
+		t.Logf("%s: %.0f replies/s, %.0f lost", filepath.Base(bin), s.repliesPerSec, s.lost)
+	}
+}
+
+func buildC(b testing.TB, dir string) string {
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
 		b.Skip("gcc not found: no C baseline")
@@ -113,7 +128,7 @@ func buildC(b *testing.B, dir string) string {
 	return bin
 }
 
-func buildGo(b *testing.B, dir string) string {
+func buildGo(b testing.TB, dir string) string {
 	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goTool); err != nil {
 		if goTool, err = exec.LookPath("go"); err != nil {
@@ -164,43 +179,32 @@ func measure(b *testing.B, bin string, args ...string) {
 }
 
 // runOnce starts the server, warms it up, and measures one run of length d.
-func runOnce(b *testing.B, d time.Duration, bin string, args ...string) sample {
-	p := start(b, bin, args...)
-	defer p.stop()
-	if _, err := load(p.addr, warmUp); err != nil {
-		b.Fatalf("warm-up: %v\nserver stderr: %s", err, p.output())
-	}
-	srv0, err := procTicks(p.cmd.Process.Pid)
+func runOnce(b testing.TB, d time.Duration, bin string, args ...string) sample {
+	p := benchproc.Launch(b, filepath.Base(bin), nil, append([]string{bin}, args...)...)
+	defer p.Stop()
+	addr, err := netip.ParseAddrPort(p.Addr)
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("%s: %v", p.Name, err)
 	}
-	self0, _ := procTicks(os.Getpid())
-	busy0, _ := machineBusyTicks()
-	t0 := time.Now()
-	res, err := load(p.addr, d)
-	elapsed := time.Since(t0)
+	if _, err := load(addr, warmUp); err != nil {
+		b.Fatalf("warm-up: %v\nserver stderr: %s", err, p.Stderr())
+	}
+	before := benchproc.Sample(p.PID)
+	res, err := load(addr, d)
+	delta := benchproc.Sample(p.PID).Since(before)
 	if err != nil {
-		b.Fatalf("load: %v\nserver stderr: %s", err, p.output())
+		b.Fatalf("load: %v\nserver stderr: %s", err, p.Stderr())
 	}
-	srv1, err := procTicks(p.cmd.Process.Pid)
-	if err != nil {
-		b.Fatal(err)
-	}
-	self1, _ := procTicks(os.Getpid())
-	busy1, _ := machineBusyTicks()
 	if res.replies == 0 {
-		b.Fatalf("no replies at all\nserver stderr: %s", p.output())
+		b.Fatalf("no replies at all\nserver stderr: %s", p.Stderr())
 	}
-	sec := elapsed.Seconds()
-	srvSec := float64(srv1-srv0) / userHZ
-	selfSec := float64(self1-self0) / userHZ
-	busySec := float64(busy1-busy0) / userHZ
+	sec := delta.Wall.Seconds()
 	return sample{
 		repliesPerSec: float64(res.replies) / sec,
-		serverUsPer:   srvSec * 1e6 / float64(res.replies),
-		serverCores:   srvSec / sec,
-		clientCores:   selfSec / sec,
-		otherCores:    max(0, busySec-srvSec-selfSec) / sec,
+		serverUsPer:   delta.Server.Seconds() * 1e6 / float64(res.replies),
+		serverCores:   delta.Server.Seconds() / sec,
+		clientCores:   delta.Client.Seconds() / sec,
+		otherCores:    delta.OtherCores(),
 		lost:          float64(res.lost),
 	}
 }
@@ -257,109 +261,4 @@ func load(addr netip.AddrPort, d time.Duration) (loadResult, error) {
 	}
 	wg.Wait()
 	return loadResult{replies: replies.Load(), lost: lost.Load()}, firstErr
-}
-
-// proc is a launched server: its own process group, killed with its children at the end.
-type proc struct {
-	cmd  *exec.Cmd
-	addr netip.AddrPort
-	out  *firstLine
-}
-
-func start(b *testing.B, bin string, args ...string) *proc {
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &firstLine{ready: make(chan string, 1)}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("start %s: %v", bin, err)
-	}
-	p := &proc{cmd: cmd, out: out}
-	select {
-	case line := <-out.ready:
-		addr, err := netip.ParseAddrPort(strings.TrimPrefix(line, "listening "))
-		if err != nil {
-			p.stop()
-			b.Fatalf("%s: expected \"listening ADDR\", got %q", bin, line)
-		}
-		p.addr = addr
-	case <-time.After(10 * time.Second):
-		p.stop()
-		b.Fatalf("%s did not print its address within 10 s; output: %s", bin, out.String())
-	}
-	return p
-}
-
-func (p *proc) stop() {
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	p.cmd.Wait()
-}
-
-func (p *proc) output() string { return p.out.String() }
-
-// firstLine keeps a bounded tail of a process's output and passes on its first line.
-type firstLine struct {
-	mu    sync.Mutex
-	buf   []byte
-	sent  bool
-	ready chan string
-}
-
-func (w *firstLine) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	if !w.sent {
-		if line, _, ok := bytes.Cut(w.buf, []byte("\n")); ok {
-			w.ready <- string(line)
-			w.sent = true
-		}
-	}
-	if len(w.buf) > 8<<10 {
-		w.buf = append(w.buf[:0], w.buf[len(w.buf)-4<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (w *firstLine) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
-}
-
-// procTicks is a process's user+system CPU time in /proc ticks.
-func procTicks(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name (which may contain spaces) start at field 3, state;
-	// utime and stime are fields 14 and 15.
-	i := bytes.LastIndexByte(data, ')')
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields: %q", pid, data)
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	return u + s, errors.Join(err1, err2)
-}
-
-// machineBusyTicks is all CPUs' non-idle time from /proc/stat.
-func machineBusyTicks() (int64, error) {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, err
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
-	var busy int64
-	for i, s := range f[1:] {
-		v, _ := strconv.ParseInt(s, 10, 64)
-		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are already in user
-			continue
-		}
-		busy += v
-	}
-	return busy, nil
 }

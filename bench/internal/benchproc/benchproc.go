@@ -25,7 +25,12 @@ type Proc struct {
 	Addr string
 	PID  int
 	Stop func() // stops the group; at most 2 s for a graceful exit, then SIGKILL
+
+	stderr *tailBuffer
 }
+
+// Stderr is the last 4 KiB the server wrote on its standard error, for failure messages.
+func (p *Proc) Stderr() string { return p.stderr.String() }
 
 // Launch starts argv (with env added to the inherited environment) in its own process group,
 // waits (at most 10 s) for its "listening on ADDR" line, and stops it when tb ends if it is
@@ -68,7 +73,7 @@ func Launch(tb testing.TB, name string, env []string, argv ...string) *Proc {
 	if !ok {
 		tb.Fatalf("%s: want %q, got %q", name, "listening on ADDR", out.line())
 	}
-	return &Proc{Name: name, Addr: addr, PID: cmd.Process.Pid, Stop: stop}
+	return &Proc{Name: name, Addr: addr, PID: cmd.Process.Pid, Stop: stop, stderr: errs}
 }
 
 // cpuSample is a moment's CPU accounting: the server's, this process's (the load generator),

@@ -1,7 +1,7 @@
 /*
  * udp.c: the C baseline for the udp-upper benchmark (bench/udp). A plain recvfrom/sendto
  * loop, ASCII toupper, a 2048-byte buffer like the seed's recvfrom(2048). It binds
- * 127.0.0.1 on the port given (0: any free port) and prints "listening 127.0.0.1:PORT".
+ * 127.0.0.1 on the port given (0: any free port) and prints "listening on 127.0.0.1:PORT".
  * Build: gcc -O2 -o udp udp.c
  */
 #include <arpa/inet.h>
@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
         perror("getsockname");
         return 1;
     }
-    printf("listening 127.0.0.1:%d\n", ntohs(addr.sin_port));
+    printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
     fflush(stdout);
 
     unsigned char buf[2048];

@@ -1,6 +1,6 @@
 // Command udpserver runs the reference udp-upper (or udp-pong) server of servers/udp as a
 // process of its own, so the benchmark in bench/udp can measure its CPU apart from the load
-// generator's. It prints "listening ADDR" once the socket is bound and serves until SIGINT or
+// generator's. It prints "listening on ADDR" once the socket is bound and serves until SIGINT or
 // SIGTERM.
 package main
 
@@ -42,7 +42,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "udpserver:", err)
 		os.Exit(3)
 	}
-	fmt.Printf("listening %s\n", pc.LocalAddr())
+	fmt.Printf("listening on %s\n", pc.LocalAddr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Serve(ctx, kit.Listener{Packet: pc}); err != nil {
