@@ -49,10 +49,25 @@ type fixture struct {
 	addr    netip.AddrPort
 	clients [clients]*net.UDPConn
 	// recentPorts are the ports of closed client sockets: a new socket must not take one, or
-	// a late reply to the departed client would reach it.
+	// a late reply to the departed client would reach it (one set for the whole process).
 	recentPorts map[uint16]bool
 	dirty       bool // an input failed half-way: replies may still be in flight
 	buf         []byte
+}
+
+// Late replies to a client that left go to its address and port. So that no other client
+// gets them, clients bind an address of 127.0.0.0/8 of this process's own (fuzzing runs
+// several worker processes at once), and the fixtures of the process share one set of
+// recently closed ports.
+var (
+	clientAddr  = processLoopback()
+	recentPorts = map[uint16]bool{}
+)
+
+// processLoopback is 127.P.P.P for this process's ID P (pid_max is at most 2^22).
+func processLoopback() netip.Addr {
+	pid := os.Getpid()
+	return netip.AddrFrom4([4]byte{127, byte(pid >> 16), byte(pid >> 8), byte(pid)})
 }
 
 var (
@@ -98,7 +113,7 @@ func startFixture(ctx context.Context, wg *sync.WaitGroup, mode udp.Mode, srv ki
 		return nil, err
 	}
 	wg.Go(func() { srv.Serve(ctx, kit.Listener{Packet: pc}) })
-	fx := &fixture{mode: mode, addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), recentPorts: map[uint16]bool{}}
+	fx := &fixture{mode: mode, addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), recentPorts: recentPorts}
 	for c := range fx.clients {
 		if fx.clients[c], err = fx.newClient(); err != nil {
 			fx.closeClients()
@@ -125,7 +140,7 @@ func (fx *fixture) newClient() (*net.UDPConn, error) {
 		}
 	}()
 	for range 16 {
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(clientAddr, 0)))
 		if err != nil {
 			return nil, err
 		}
@@ -257,11 +272,26 @@ func FuzzUDP(f *testing.F) {
 	})
 }
 
-// run sends the datagrams of ops and checks every reply, a window at a time.
+// run sends the datagrams of ops and checks every reply, a window at a time. A window counts
+// every datagram sent, those of clients that leave included: each sits in the server's
+// receive buffer until the server reads it, and a burst beyond that buffer is dropped (as
+// UDP allows), replies and all. A window is closed by reading its replies: the server reads
+// one socket in order, so once a reply arrives, everything sent before it has been read.
+// When every sender of a window left, a probe datagram from client 0 closes it.
 func (fx *fixture) run(ops []op) error {
 	var pending [clients][][]byte // expected replies, in order, per client
 	inFlight, inFlightBytes := 0, 0
 	drain := func() error {
+		probe := true
+		for i := range pending {
+			probe = probe && len(pending[i]) == 0
+		}
+		if probe && inFlight > 0 {
+			if err := fx.send(0, probeDatagram); err != nil {
+				return err
+			}
+			pending[0] = append(pending[0], fx.want(probeDatagram))
+		}
 		for i := range pending {
 			for _, want := range pending[i] {
 				if err := fx.expect(i, want); err != nil {
@@ -274,21 +304,19 @@ func (fx *fixture) run(ops []op) error {
 		return nil
 	}
 	for _, o := range ops {
-		c := fx.clients[o.client]
-		c.SetWriteDeadline(time.Now().Add(replyWait))
-		if _, err := c.WriteToUDPAddrPort(o.payload, fx.addr); err != nil {
-			return fmt.Errorf("sending a %d-byte datagram: %v", len(o.payload), err)
+		if err := fx.send(o.client, o.payload); err != nil {
+			return err
 		}
+		inFlight++
+		inFlightBytes += len(o.payload)
 		if o.leave { // the client goes without reading: its replies go nowhere
 			pending[o.client] = nil
 			if err := fx.replace(o.client); err != nil {
 				return err
 			}
-			continue
+		} else {
+			pending[o.client] = append(pending[o.client], fx.want(o.payload))
 		}
-		pending[o.client] = append(pending[o.client], fx.want(o.payload))
-		inFlight++
-		inFlightBytes += len(o.payload)
 		if inFlight >= window || inFlightBytes >= windowBytes {
 			if err := drain(); err != nil {
 				return err
@@ -299,6 +327,19 @@ func (fx *fixture) run(ops []op) error {
 		return err
 	}
 	return fx.expectNothing()
+}
+
+// probeDatagram closes a window whose senders all left.
+var probeDatagram = []byte("probe")
+
+// send sends payload from client i to the server.
+func (fx *fixture) send(i int, payload []byte) error {
+	c := fx.clients[i]
+	c.SetWriteDeadline(time.Now().Add(replyWait))
+	if _, err := c.WriteToUDPAddrPort(payload, fx.addr); err != nil {
+		return fmt.Errorf("sending a %d-byte datagram: %v", len(payload), err)
+	}
+	return nil
 }
 
 // expect reads client i's next datagram and checks it is want, from the server.
