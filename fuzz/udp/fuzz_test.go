@@ -48,17 +48,14 @@ type fixture struct {
 	mode    udp.Mode
 	addr    netip.AddrPort
 	clients [clients]*net.UDPConn
-	// recentPorts are the ports of closed client sockets: a new socket must not take one, or
-	// a late reply to the departed client would reach it (one set for the whole process).
-	recentPorts map[uint16]bool
 	dirty       bool // an input failed half-way: replies may still be in flight
 	buf         []byte
 }
 
 // Late replies to a client that left go to its address and port. So that no other client
 // gets them, clients bind an address of 127.0.0.0/8 of this process's own (fuzzing runs
-// several worker processes at once), and the fixtures of the process share one set of
-// recently closed ports.
+// several worker processes at once), and no new client socket of the process takes a port in
+// recentPorts, the ports of recently closed ones.
 var (
 	clientAddr  = processLoopback()
 	recentPorts = map[uint16]bool{}
@@ -113,7 +110,7 @@ func startFixture(ctx context.Context, wg *sync.WaitGroup, mode udp.Mode, srv ki
 		return nil, err
 	}
 	wg.Go(func() { srv.Serve(ctx, kit.Listener{Packet: pc}) })
-	fx := &fixture{mode: mode, addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), recentPorts: recentPorts}
+	fx := &fixture{mode: mode, addr: pc.LocalAddr().(*net.UDPAddr).AddrPort()}
 	for c := range fx.clients {
 		if fx.clients[c], err = fx.newClient(); err != nil {
 			fx.closeClients()
@@ -144,7 +141,7 @@ func (fx *fixture) newClient() (*net.UDPConn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !fx.recentPorts[c.LocalAddr().(*net.UDPAddr).AddrPort().Port()] {
+		if !recentPorts[c.LocalAddr().(*net.UDPAddr).AddrPort().Port()] {
 			return c, nil
 		}
 		spare = append(spare, c) // held open so the next try gets another port
@@ -155,10 +152,10 @@ func (fx *fixture) newClient() (*net.UDPConn, error) {
 func (fx *fixture) replace(i int) error {
 	port := fx.clients[i].LocalAddr().(*net.UDPAddr).AddrPort().Port()
 	fx.clients[i].Close()
-	if len(fx.recentPorts) > 1024 {
-		clear(fx.recentPorts)
+	if len(recentPorts) > 1024 {
+		clear(recentPorts)
 	}
-	fx.recentPorts[port] = true
+	recentPorts[port] = true
 	c, err := fx.newClient()
 	if err != nil {
 		return err
