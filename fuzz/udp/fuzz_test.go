@@ -48,8 +48,8 @@ type fixture struct {
 	mode    udp.Mode
 	addr    netip.AddrPort
 	clients [clients]*net.UDPConn
-	dirty       bool // an input failed half-way: replies may still be in flight
-	buf         []byte
+	dirty   bool // an input failed half-way: replies may still be in flight
+	buf     []byte
 }
 
 // Late replies to a client that left go to its address and port. So that no other client
