@@ -222,6 +222,28 @@ func TestOversizeDatagramTruncated(t *testing.T) {
 	})
 }
 
+// The log of a truncated datagram names its sender, on both paths and both families (the
+// batched reader decodes the sender from the raw sockaddr the kernel wrote).
+func TestLogsNameTheSender(t *testing.T) {
+	bothPaths(t, nil, func(t *testing.T, knobs map[string]string) {
+		for _, bind := range []string{"127.0.0.1:0", "[::1]:0"} {
+			t.Run(bind, func(t *testing.T) {
+				pc, err := net.ListenPacket("udp", bind)
+				if err != nil {
+					t.Skipf("no %s here: %v", bind, err)
+				}
+				r := serveOn(t, newServer(t, Upper, knobs), pc)
+				c := client(t, bind)
+				exchange(t, c, r.addr, bytes.Repeat([]byte("z"), 2049))
+				from := c.LocalAddr().(*net.UDPAddr).AddrPort().String()
+				if logs := r.logs.String(); !strings.Contains(logs, "from="+from) {
+					t.Fatalf("the truncation warning does not name the sender %s; logs:\n%s", from, logs)
+				}
+			})
+		}
+	})
+}
+
 func TestLargeMaxDatagram(t *testing.T) {
 	bothPaths(t, map[string]string{"max_datagram": "64KiB"}, func(t *testing.T, knobs map[string]string) {
 		r := serve(t, newServer(t, Upper, knobs), "127.0.0.1:0")
