@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
@@ -52,10 +54,7 @@ func AppendUpper(c Case, dst, b []byte) []byte {
 	}
 	for len(b) > 0 {
 		// Fast path: a run of ASCII.
-		i := 0
-		for i < len(b) && b[i] < utf8.RuneSelf {
-			i++
-		}
+		i := asciiPrefix(b)
 		dst = appendUpperASCII(dst, b[:i])
 		b = b[i:]
 		if len(b) == 0 {
@@ -85,13 +84,44 @@ func AppendUpper(c Case, dst, b []byte) []byte {
 func upperCaser() cases.Caser { return cases.Upper(language.Und) }
 
 func appendUpperASCII(dst, b []byte) []byte {
-	for _, c := range b {
+	n := len(dst)
+	dst = slices.Grow(dst, len(b))[:n+len(b)]
+	out := dst[n:]
+	// Eight bytes at a time (SWAR): in each byte's low 7 bits h, h+0x1f carries into the top
+	// bit from 'a' up and h+0x05 from 'z'+1 up (neither carries into the next byte); a byte
+	// with its own top bit set is not a letter. Letters lose 0x20.
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		h := x &^ tops
+		fromA := h + ones*(0x80-'a')
+		pastZ := h + ones*(0x80-'z'-1)
+		letters := fromA &^ pastZ &^ x & tops
+		binary.LittleEndian.PutUint64(out[i:], x-letters>>2)
+	}
+	for ; i < len(b); i++ {
+		c := b[i]
 		if 'a' <= c && c <= 'z' {
 			c -= 'a' - 'A'
 		}
-		dst = append(dst, c)
+		out[i] = c
 	}
 	return dst
+}
+
+// asciiPrefix is the length of b's leading run of ASCII bytes.
+func asciiPrefix(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for i < len(b) && b[i] < utf8.RuneSelf {
+		i++
+	}
+	return i
 }
 
 // StreamUpper upper-cases a stream given in chunks. A multi-byte character split across two

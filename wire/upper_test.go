@@ -247,3 +247,23 @@ func ExampleUpper() {
 	// "STRASSE \xff FIX"
 	// "STRAßE"
 }
+
+// Every byte value in every lane of the eight-bytes-at-a-time path, and in the tail: ASCII
+// mode maps a-z only, Unicode mode agrees with it on ASCII.
+func TestUpperEveryByteInEveryLane(t *testing.T) {
+	base := []byte("mixed Case text!!") // 17 bytes: two words of eight and a tail
+	for p := range base {
+		for v := range 256 {
+			b := bytes.Clone(base)
+			b[p] = byte(v)
+			if got, want := wire.Upper(wire.ASCII, b), asciiUpper(b); !bytes.Equal(got, want) {
+				t.Fatalf("Upper(ASCII, %q): want %q, got %q", b, want, got)
+			}
+			if v < 0x80 {
+				if got, want := wire.Upper(wire.Unicode, b), asciiUpper(b); !bytes.Equal(got, want) {
+					t.Fatalf("Upper(Unicode, %q): want %q, got %q", b, want, got)
+				}
+			}
+		}
+	}
+}
