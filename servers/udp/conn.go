@@ -20,7 +20,7 @@ type peer struct {
 	gen   net.Addr       // source, for any other net.PacketConn
 	local netip.Addr     // the datagram's destination address (wildcard sockets only)
 	ifidx uint32         // the interface it arrived on (wildcard sockets only)
-	sa    [28]byte       // source as the kernel wrote it (sockaddr_in or _in6), rawConn only
+	sa    [28]byte       // source as the kernel wrote it (sockaddr_in or _in6), batch path
 	saLen uint32
 }
 
@@ -38,54 +38,33 @@ type datagramConn interface {
 	// send sends each slot's reply to its source, from the address the datagram was sent
 	// to. On an error it returns how many were sent before the one that failed.
 	send(ds []datagram) (int, error)
-	// close releases what the reader holds of its own (not the shared socket).
-	close()
 }
 
-// readers is how the readers of one Serve read and reply: newReader gives each reader its
-// conn and slots; wake makes every reader's recv return (after the socket is closed, for
-// conns that wait on something else than the socket); release frees what they shared, once
-// all have ended.
-type readers struct {
-	newReader func() (datagramConn, []datagram, error)
-	wake      func()
-	release   func()
-}
-
-// planConn decides once how the readers of pc read and reply.
+// planConn decides once how the readers of pc read and reply, and returns a constructor for
+// each reader's conn and slots.
 //
 // Replies must come from the address the client sent to (UDP-SRC-1). A socket bound to one
 // address always replies from it. A socket bound to a wildcard address (0.0.0.0 or ::) would
 // let the kernel choose each reply's source by routing, which is not always the address the
 // client sent to; there each datagram's destination is read from the packet-info control
 // message and set as its reply's source.
-func planConn(pc net.PacketConn, batch, maxDatagram int, forcePktinfo bool) (readers, error) {
+func planConn(pc net.PacketConn, batch, maxDatagram int, forcePktinfo bool) (func() (datagramConn, []datagram), error) {
 	uc, ok := pc.(*net.UDPConn)
 	if !ok {
-		return oneAtATime(genericConn{pc}), nil
+		return func() (datagramConn, []datagram) { return genericConn{pc}, oneSlot() }, nil
 	}
 	la, _ := uc.LocalAddr().(*net.UDPAddr)
 	if la == nil {
-		return oneAtATime(plainConn{uc}), nil
+		return func() (datagramConn, []datagram) { return plainConn{uc}, oneSlot() }, nil
 	}
 	pktinfo := la.IP.IsUnspecified() || forcePktinfo
 	ipv4 := la.IP.To4() != nil
 	if pktinfo {
 		if err := enablePktinfo(uc, ipv4); err != nil {
-			return readers{}, err
+			return nil, err
 		}
 	}
-	return sysReaders(uc, ipv4, pktinfo, batch, maxDatagram)
-}
-
-// oneAtATime is readers that share c, one datagram per system call, and wait on the socket
-// itself (closing it is what wakes them).
-func oneAtATime(c datagramConn) readers {
-	return readers{
-		newReader: func() (datagramConn, []datagram, error) { return c, oneSlot(), nil },
-		wake:      func() {},
-		release:   func() {},
-	}
+	return sysConn(uc, ipv4, pktinfo, batch, maxDatagram), nil
 }
 
 // oneSlot is the slot of a reader that takes one datagram per system call. Its buffer holds
@@ -103,8 +82,6 @@ func (c plainConn) recv(ds []datagram) (int, error) {
 	ds[0].n, ds[0].from = n, peer{addr: addr}
 	return 1, nil
 }
-
-func (plainConn) close() {}
 
 func (c plainConn) send(ds []datagram) (int, error) {
 	for i := range ds {
@@ -126,8 +103,6 @@ func (c genericConn) recv(ds []datagram) (int, error) {
 	ds[0].n, ds[0].from = n, peer{gen: addr}
 	return 1, nil
 }
-
-func (genericConn) close() {}
 
 func (c genericConn) send(ds []datagram) (int, error) {
 	for i := range ds {

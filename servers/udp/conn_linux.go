@@ -33,31 +33,18 @@ func enablePktinfo(uc *net.UDPConn, v4 bool) error {
 // oobSize holds either packet-info control message.
 var oobSize = unix.CmsgSpace(unix.SizeofInet6Pktinfo) + unix.CmsgSpace(unix.SizeofInet4Pktinfo)
 
-// sysReaders reads in batches (recvmmsg/sendmmsg) when batch > 1, else one datagram per
-// system call.
-func sysReaders(uc *net.UDPConn, v4, pktinfo bool, batch, maxDatagram int) (readers, error) {
-	switch {
-	case batch > 1:
-		stop, err := newRawStop(uc)
-		if err != nil {
-			return readers{}, err
+// sysConn returns the constructor of each reader's conn: batched (recvmmsg/sendmmsg) when
+// batch > 1, else one datagram per system call.
+func sysConn(uc *net.UDPConn, v4, pktinfo bool, batch, maxDatagram int) func() (datagramConn, []datagram) {
+	return func() (datagramConn, []datagram) {
+		switch {
+		case batch > 1:
+			return newRawConn(uc, v4, pktinfo, batch, maxDatagram)
+		case pktinfo:
+			return &pktinfoConn{uc: uc, oob: make([]byte, oobSize), ctl: controlCache{v4: v4}}, oneSlot()
+		default:
+			return plainConn{uc}, oneSlot()
 		}
-		return readers{
-			newReader: func() (datagramConn, []datagram, error) {
-				return newRawConn(uc, stop, v4, pktinfo, batch, maxDatagram)
-			},
-			wake:    stop.wake,
-			release: stop.release,
-		}, nil
-	case pktinfo:
-		return readers{
-			newReader: func() (datagramConn, []datagram, error) {
-				return &pktinfoConn{uc: uc, oob: make([]byte, oobSize), ctl: controlCache{v4: v4}}, oneSlot(), nil
-			},
-			wake: func() {}, release: func() {},
-		}, nil
-	default:
-		return oneAtATime(plainConn{uc}), nil
 	}
 }
 
@@ -77,8 +64,6 @@ func (c *pktinfoConn) recv(ds []datagram) (int, error) {
 	ds[0].from.local, ds[0].from.ifidx = parsePktinfo(c.oob[:oobn])
 	return 1, nil
 }
-
-func (*pktinfoConn) close() {}
 
 func (c *pktinfoConn) send(ds []datagram) (int, error) {
 	for i := range ds {

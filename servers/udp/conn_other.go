@@ -8,6 +8,6 @@ import "net"
 // kernel picks: bind one address where UDP-SRC-1 matters.
 func enablePktinfo(*net.UDPConn, bool) error { return nil }
 
-func sysReaders(uc *net.UDPConn, _, _ bool, _, _ int) (readers, error) {
-	return oneAtATime(plainConn{uc}), nil
+func sysConn(uc *net.UDPConn, _, _ bool, _, _ int) func() (datagramConn, []datagram) {
+	return func() (datagramConn, []datagram) { return plainConn{uc}, oneSlot() }
 }

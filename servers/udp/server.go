@@ -55,44 +55,27 @@ func New(cfg Config, log *slog.Logger) *Server {
 }
 
 // Serve answers datagrams on l.Packet until ctx ends, then closes it (as kit.ServeTCP closes
-// its listener), waits for its readers and returns nil. Serve owns the socket: with batch > 1
-// on Linux it is read through duplicates of its descriptor in blocking mode, so closing it
-// under a running Serve does not stop Serve (cancel ctx); elsewhere that makes Serve return
-// an error wrapping net.ErrClosed.
+// its listener), waits for its readers and returns nil. It returns an error only when the
+// socket fails under it (closed by someone else).
 func (s *Server) Serve(ctx context.Context, l kit.Listener) error {
 	pc := l.Packet
 	if pc == nil {
 		return fmt.Errorf("%s: Serve needs a packet conn (kit.Listener.Packet), got none", s.cfg.Mode)
 	}
-	rd, err := planConn(pc, s.cfg.Batch, s.cfg.MaxDatagram, s.forcePktinfo)
+	newReader, err := planConn(pc, s.cfg.Batch, s.cfg.MaxDatagram, s.forcePktinfo)
 	if err != nil {
 		pc.Close()
-		return fmt.Errorf("%s: setting up the readers of %s: %w", s.cfg.Mode, pc.LocalAddr(), err)
-	}
-	defer rd.release()
-	conns := make([]datagramConn, 0, s.cfg.Readers)
-	slots := make([][]datagram, 0, s.cfg.Readers)
-	for range s.cfg.Readers {
-		c, ds, err := rd.newReader()
-		if err != nil {
-			for _, c := range conns {
-				c.close()
-			}
-			pc.Close()
-			return fmt.Errorf("%s: setting up the readers of %s: %w", s.cfg.Mode, pc.LocalAddr(), err)
-		}
-		conns, slots = append(conns, c), append(slots, ds)
+		return fmt.Errorf("%s: enabling packet info on %s: %w", s.cfg.Mode, pc.LocalAddr(), err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// Closing the socket is what unblocks the readers (with wake, for those that wait on more).
+	// Closing the socket is what unblocks the readers.
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
 		<-ctx.Done()
 		pc.Close()
-		rd.wake()
 	}()
 
 	s.log.Info("serving", "protocol", s.cfg.Mode.String(), "addr", pc.LocalAddr().String(),
@@ -102,10 +85,10 @@ func (s *Server) Serve(ctx context.Context, l kit.Listener) error {
 		once  sync.Once
 		fatal error
 	)
-	for i, c := range conns {
+	for range s.cfg.Readers {
 		wg.Go(func() {
-			defer c.close()
-			if err := s.readLoop(ctx, c, slots[i]); err != nil {
+			c, slots := newReader()
+			if err := s.readLoop(ctx, c, slots); err != nil {
 				once.Do(func() { fatal = err })
 				cancel()
 			}

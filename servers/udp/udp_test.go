@@ -408,8 +408,7 @@ func TestShutdownIsPromptAndClosesSocket(t *testing.T) {
 	if _, err := pc.WriteTo([]byte("x"), c.LocalAddr()); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("socket still open after Serve returned (write error %v)", err)
 	}
-	// The port is free again only once every descriptor of the socket is closed, the
-	// batched readers' duplicates included.
+	// The port is free again only once every descriptor of the socket is closed.
 	again, err := net.ListenPacket("udp", addr.String())
 	if err != nil {
 		t.Fatalf("port not free after Serve returned (a descriptor of the socket left open?): %v", err)
@@ -417,14 +416,17 @@ func TestShutdownIsPromptAndClosesSocket(t *testing.T) {
 	again.Close()
 }
 
-// With batch=1 the readers read the socket itself, so closing it under Serve ends Serve with
-// an error (the batched Linux readers hold duplicates: there only ctx stops Serve).
 func TestSocketClosedUnderServer(t *testing.T) {
+	bothPaths(t, nil, func(t *testing.T, knobs map[string]string) {
+		socketClosedUnderServer(t, newServer(t, Upper, knobs))
+	})
+}
+
+func socketClosedUnderServer(t *testing.T, srv *Server) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newServer(t, Upper, map[string]string{"batch": "1"})
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background(), kit.Listener{Packet: pc}) }()
 	c := client(t, "127.0.0.1:0")
