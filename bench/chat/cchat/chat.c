@@ -43,12 +43,17 @@ struct client {
 	size_t outoff, outlen;
 	unsigned events; /* the epoll interest set now */
 	int congested;   /* queued more than HIGH */
+	int slot;        /* index in clients[]; -1 once dropped */
+	struct client *next_dead;
 };
 
 static struct client *clients[MAX_CLIENTS]; /* by slot */
 static int nclients;
 static int ep;
 static int ncongested; /* clients over HIGH: while > 0, nobody is read */
+/* Clients dropped during one batch of events, freed after it: a later event of the batch may
+ * still name one (its slot is then -1). */
+static struct client *dead;
 
 static void die(const char *what) {
 	perror(what);
@@ -87,17 +92,16 @@ static void congestion(struct client *c) {
 }
 
 static void drop(struct client *c) {
-	for (int i = 0; i < nclients; i++) {
-		if (clients[i] == c) {
-			clients[i] = clients[--nclients];
-			break;
-		}
-	}
+	int i = c->slot;
+	clients[i] = clients[--nclients]; /* the last client moves into the slot */
+	clients[i]->slot = i;
+	c->slot = -1;
 	close(c->fd); /* also leaves the epoll set */
-	int was_congested = c->congested;
 	free(c->out);
-	free(c);
-	if (was_congested && --ncongested == 0)
+	c->out = NULL;
+	c->next_dead = dead;
+	dead = c;
+	if (c->congested && --ncongested == 0)
 		all_interest();
 }
 
@@ -209,6 +213,7 @@ static void on_accept(int ln) {
 			die("calloc");
 		c->fd = fd;
 		inet_ntop(AF_INET, &addr.sin_addr, c->ip, sizeof c->ip);
+		c->slot = nclients;
 		clients[nclients++] = c;
 		interest(c, EPOLL_CTL_ADD);
 		if (deliver(c, welcome, sizeof welcome - 1) < 0)
@@ -254,15 +259,7 @@ int main(void) {
 				on_accept(ln);
 				continue;
 			}
-			/* c may have been dropped by an earlier event's broadcast in this batch: only
-			 * live clients are in clients[] */
-			int live = 0;
-			for (int k = 0; k < nclients; k++)
-				if (clients[k] == c) {
-					live = 1;
-					break;
-				}
-			if (!live)
+			if (c->slot < 0) /* dropped by an earlier event of this batch */
 				continue;
 			if (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
 				if (c->outlen != c->outoff) {
@@ -272,6 +269,11 @@ int main(void) {
 			}
 			if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				on_readable(c);
+		}
+		while (dead != NULL) {
+			struct client *next = dead->next_dead;
+			free(dead);
+			dead = next;
 		}
 	}
 }
